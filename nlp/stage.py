@@ -1,0 +1,92 @@
+"""The classify stage: new and changed documents in the store get labels.
+
+Idempotent: a document is classified again only when its content hash differs from the
+one its labels were computed from; vectors are cached by content hash in the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
+from nlp.encoder import load_encoder
+from omvarld.config import load_focus_areas
+from omvarld.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassifyReport:
+    documents: int = 0
+    labelled: int = 0  # documents with at least one accepted area
+    failed: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.documents} documents classified, {self.labelled} in a focus area, "
+                f"{self.failed} failed")
+
+
+@lru_cache(maxsize=4)
+def build_classifier(config_dir: Path, backend: str, model_dir: Path | None,
+                     batch_size: int, cache: Store | None = None) -> FocusAreaClassifier:
+    """One classifier per configuration and process: loading the model costs seconds."""
+    encoder = load_encoder(backend, model_dir, batch_size=batch_size)
+    return FocusAreaClassifier(
+        load_focus_areas(config_dir), ClassifierConfig.load(config_dir), encoder, cache
+    )
+
+
+def classifier_for(store: Store) -> FocusAreaClassifier:
+    from omvarld.settings import get_settings
+
+    s = get_settings()
+    return build_classifier(Path(s.config_dir), s.model_backend, s.model_dir, s.batch_size,
+                            store)
+
+
+def classify_pending(
+    store: Store,
+    classifier: FocusAreaClassifier | None = None,
+    *,
+    batch: int = 32,
+    everything: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassifyReport:
+    """Label every new or changed document (or every document, with `everything`)."""
+    classifier = classifier or classifier_for(store)
+    rows = store.all_for_classification() if everything else store.pending_classification()
+    report = ClassifyReport()
+    total = len(rows)
+    for start in range(0, total, batch):
+        chunk = rows[start : start + batch]
+        inputs = [
+            ClassifierInput(key=r.content_hash, title=r.title, summary=r.summary or "",
+                            text=r.text or "", language=r.language)
+            for r in chunk
+        ]
+        try:
+            results = classifier.classify(inputs)
+        except Exception:  # one bad batch must not stop the stage: retry one by one
+            log.exception("batch of %d failed; classifying its documents one by one", len(chunk))
+            results = []
+            for item in inputs:
+                try:
+                    results.extend(classifier.classify([item]))
+                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                    log.error("could not classify %s: %s", item.title[:80], exc)
+                    results.append(None)
+        for row, result in zip(chunk, results, strict=True):
+            if result is None:
+                report.failed += 1
+                continue
+            store.save_labels(row.id, row.content_hash, result.labels)
+            report.documents += 1
+            report.labelled += bool(result.accepted)
+        if progress:
+            progress(min(start + batch, total), total)
+    log.info("%s", report.summary())
+    return report

