@@ -102,6 +102,14 @@ class Store:
                 out.update({r.url: (r.content_hash, r.source_version) for r in rows})
         return out
 
+    def newest_published(self, source: str) -> date | None:
+        """The newest publication date stored for `source`: where an incremental crawl
+        of a dated listing resumes."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.max(DocumentRow.published)).where(DocumentRow.source == source)
+            )
+
     def save_document(self, doc: Document, now: datetime | None = None) -> SaveResult:
         """Insert a new document, update a changed one, or only touch an unchanged one."""
         now = now or utcnow()
