@@ -20,7 +20,7 @@ _LANGS = {
 
 
 @lru_cache(maxsize=1)
-def _detector():  # noqa: ANN202 - lingua's type is not exported
+def _detector():
     return (
         LanguageDetectorBuilder.from_languages(*_LANGS)
         .with_preloaded_language_models()
@@ -28,7 +28,7 @@ def _detector():  # noqa: ANN202 - lingua's type is not exported
     )
 
 
-def detect_language(text: str, *, max_chars: int = 2000) -> str:
+def detect_language(text: str, *, max_chars: int = 5000) -> str:
     """ISO 639-1 code of `text` ("sv", "en", "da", "nb", "de") or "und" when unsure.
 
     Only the first `max_chars` characters are read: enough for a reliable answer and

@@ -76,7 +76,7 @@ def classify_pending(
             for item in inputs:
                 try:
                     results.extend(classifier.classify([item]))
-                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                except Exception as exc:
                     log.error("could not classify %s: %s", item.title[:80], exc)
                     results.append(None)
         for row, result in zip(chunk, results, strict=True):

@@ -58,7 +58,7 @@ def lemma(word: str, lang: str) -> str:
 
 
 @Language.factory("omvarld_lemmatizer_v1", default_config={"lang": "sv"})
-def make_lemmatizer(nlp: Language, name: str, lang: str):  # noqa: ANN201 - spaCy factory
+def make_lemmatizer(nlp: Language, name: str, lang: str):
     def lemmatize(doc: Doc) -> Doc:
         for token in doc:
             token.lemma_ = lemma(token.lower_, lang)

@@ -117,10 +117,14 @@ def _route_from_json(entry: Any, where: str) -> Route:
         raise ConfigError(where, entry["path"], "a route needs a `file` or a fault `status`")
     query = {str(k): str(v) for k, v in (entry.get("query") or {}).items()}
     return Route(
-        path=entry["path"], file=entry.get("file"), query=query,
+        path=entry["path"],
+        file=entry.get("file"),
+        query=query,
         content_type=entry.get("content_type", "application/octet-stream"),
-        status=int(entry.get("status", 200)), truncate=entry.get("truncate"),
-        render=entry.get("render", "as-is"), note=entry.get("note", ""),
+        status=int(entry.get("status", 200)),
+        truncate=entry.get("truncate"),
+        render=entry.get("render", "as-is"),
+        note=entry.get("note", ""),
     )
 
 
@@ -163,8 +167,10 @@ class ReplayServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="replay",
-                                        daemon=True)
+        # A short poll interval: `stop()` waits for the serving loop to notice.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="replay", daemon=True
+        )
         self._thread.start()
         log.info("replay server on %s serving %s", self.url, ", ".join(self.routes))
         return self
@@ -184,6 +190,15 @@ class ReplayServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def sources(self) -> list[str]:
+        """The sources with recorded responses (a `routes.json` in their folder)."""
+        return list(self.routes)
+
+    def serves(self, source_id: str) -> bool:
+        """Whether `source_id` has recorded responses here (sources without are not replayed)."""
+        return source_id in self.routes
 
     def base_url(self, source_id: str) -> str:
         """The base URL a spider of `source_id` is pointed at."""
@@ -228,8 +243,11 @@ class ReplayServer:
             fault = self.faults.get(source_id)
             routes = list(self.routes[source_id])
         if fault is not None:
-            return Answer(fault, "text/plain; charset=utf-8",
-                          f"replay: simulated HTTP {fault} for {source_id}\n".encode())
+            return Answer(
+                fault,
+                "text/plain; charset=utf-8",
+                f"replay: simulated HTTP {fault} for {source_id}\n".encode(),
+            )
         if rest == "/robots.txt":
             return Answer(200, "text/plain; charset=utf-8", ROBOTS_TXT)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -253,8 +271,9 @@ class ReplayServer:
 
 
 def _not_found(path: str) -> Answer:
-    return Answer(404, "text/plain; charset=utf-8", f"replay: nothing recorded for {path}\n"
-                  .encode())
+    return Answer(
+        404, "text/plain; charset=utf-8", f"replay: nothing recorded for {path}\n".encode()
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):

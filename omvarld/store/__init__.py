@@ -7,6 +7,7 @@ so every stage can be re-run without duplicating anything."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SaveResult = Literal["new", "updated", "unchanged"]
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Alembic's migration context is global to the process: one migration at a time.
+_MIGRATION_LOCK = threading.Lock()
 
 
 def utcnow() -> datetime:
@@ -72,7 +75,7 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url)
-        with self.engine.begin() as conn:
+        with _MIGRATION_LOCK, self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

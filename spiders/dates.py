@@ -1,0 +1,79 @@
+"""Dates as Swedish publishers write them, shared by every spider.
+
+Swedish sources mix ISO timestamps ("2017-03-24 15:07:06", DC.Date metadata) with
+written-out dates ("24 mars 2017", even inside `time[datetime]` on old regeringen.se
+pages). Remisser state their response deadline only in prose, in several wordings:
+
+- "Remissvaren ska ha kommit in till Justitiedepartementet senast den 10 mars 2026."
+- "Sista dag att svara på remissen är den 27 april 2026."
+- "Sista dagen att svara är den 31 mars 2026."
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import dateparser
+
+_ISO = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+# "10 mars 2026", "1 januari 2027" — a day, a Swedish month name and a year.
+_WRITTEN_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTHS})\s+(\d{{4}})\b", re.IGNORECASE)
+# The phrases that announce a remiss deadline. A plain "senast den …" is not enough: press
+# releases say "ska redovisa uppdraget senast den 28 april 2027" about something else.
+_DEADLINE_CUE = re.compile(
+    r"remissvar\w*\s+ska\s+ha\s+kommit\s+in"
+    r"|sista\s+dag(?:en)?\s+(?:att|för\s+att)\s+(?:svara|lämna)"
+    r"|svar(?:en)?\s+på\s+remissen\s+ska\s+ha\s+kommit\s+in"
+    r"|yttrande(?:t|n)?\s+ska\s+ha\s+kommit\s+in",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_DATEPARSER_SETTINGS = {
+    "DATE_ORDER": "DMY",
+    "PREFER_DAY_OF_MONTH": "first",
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+
+def parse_swedish_date(value: str | None) -> date | None:
+    """A date from an ISO timestamp or Swedish prose ("24 mars 2017"); None if there is none.
+
+    ISO strings are read directly (dateparser is slow and would be asked thousands of times
+    per crawl); anything else goes to dateparser restricted to Swedish, requiring day, month
+    and year, so "mars 2017" alone never becomes a made-up first of March.
+    """
+    if not value or not value.strip():
+        return None
+    iso = _ISO.match(value)
+    if iso:
+        try:
+            return date.fromisoformat(iso.group(1))
+        except ValueError:
+            return None
+    written = _WRITTEN_DATE.search(value)
+    text = written.group(0) if written else value.strip()
+    parsed: datetime | None = dateparser.parse(
+        text, languages=["sv"], settings=_DATEPARSER_SETTINGS
+    )
+    return parsed.date() if parsed else None
+
+
+def parse_remiss_deadline(text: str | None) -> date | None:
+    """The response deadline of a remiss, from the sentence that announces it.
+
+    Only sentences with a deadline phrase count (see the module docstring); the first date
+    written out in such a sentence is the deadline.
+    """
+    if not text:
+        return None
+    for sentence in _SENTENCE_END.split(text):
+        if not _DEADLINE_CUE.search(sentence):
+            continue
+        written = _WRITTEN_DATE.search(sentence)
+        if written:
+            found = parse_swedish_date(written.group(0))
+            if found:
+                return found
+    return None
