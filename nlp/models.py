@@ -21,6 +21,7 @@ import importlib.metadata
 import importlib.resources
 import json
 import logging
+import math
 import os
 import shutil
 import struct
@@ -395,9 +396,24 @@ def _bert_state_dict(data: bytes, e5: _E5S1) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- writing the folder
 
 
+# multilingual-e5-small: what the pinned file must describe.
+_ARCHITECTURE = {
+    "layers": 12,
+    "hidden": 384,
+    "heads": 12,
+    "ffn": 1536,
+    "vocab": 250037,
+    "max_positions": 512,
+    "type_vocab": 2,
+}
+
+
 def _write_model_folder(data: bytes, folder: Path) -> None:
     """Write the whole sentence-transformers folder into ``folder`` (an empty staging folder)."""
     e5 = _parse_e5s1(data)
+    found = {name: getattr(e5.hyper, name) for name in _ARCHITECTURE}
+    if found != _ARCHITECTURE or not math.isclose(e5.hyper.eps, 1e-12, rel_tol=1e-6):
+        raise ModelBuildError(f"not multilingual-e5-small: {e5.hyper}")
     _write_transformer(data, e5, folder)
     tokenizer = _build_tokenizer(e5.vocabulary)
     tokenizer.save(str(folder / "tokenizer.json"))

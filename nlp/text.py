@@ -67,6 +67,16 @@ def make_lemmatizer(nlp: Language, name: str, lang: str):
     return lemmatize
 
 
+@Language.component("omvarld_paragraphs_v1")
+def paragraph_boundaries(doc: Doc) -> Doc:
+    """A line break ends a sentence: headings and list items carry no full stop, and
+    without this a title runs into the first sentence of the text."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
 @cache
 def get_pipeline(lang: str) -> Language:
     """The pipeline for `lang` ("sv", "en", "da"); anything else reads as Swedish, the
@@ -77,6 +87,7 @@ def get_pipeline(lang: str) -> Language:
     for abbr in _ABBREVIATIONS.get(lang, []):
         nlp.tokenizer.add_special_case(abbr, [{"ORTH": abbr}])
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("omvarld_paragraphs_v1")
     nlp.add_pipe("omvarld_lemmatizer_v1", config={"lang": lang})
     nlp.max_length = MAX_CHARS + 1000
     return nlp

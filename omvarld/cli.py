@@ -60,7 +60,8 @@ def _progress() -> Progress:
 def _prepare_prefect(data_dir: Path) -> None:
     """Prefect's ephemeral API keeps a SQLite file under PREFECT_HOME: give each store its
     own so parallel runs never meet 'database is locked'."""
-    os.environ.setdefault("PREFECT_HOME", str((data_dir / ".prefect").resolve()))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str((data_dir / ".prefect").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
