@@ -21,12 +21,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier  # noqa: E402
-from nlp.encoder import load_encoder  # noqa: E402
-from nlp.stage import classify_pending  # noqa: E402
-from omvarld.config import load_focus_areas  # noqa: E402
-from omvarld.model import Document  # noqa: E402
-from omvarld.store import Store  # noqa: E402
+from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
+from nlp.encoder import load_encoder
+from nlp.stage import classify_pending
+from omvarld.config import load_focus_areas
+from omvarld.model import Document
+from omvarld.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "fixtures" / "labelled" / "dev.jsonl"
