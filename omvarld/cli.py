@@ -75,7 +75,8 @@ def _data_dir() -> Path:
 
 def _crawl_table(reports: list) -> Table:
     table = Table(title="Crawl")
-    for col in ("source", "status", "new", "updated", "unchanged", "failed", "first error"):
+    table.add_column("source", no_wrap=True)
+    for col in ("status", "new", "updated", "unchanged", "failed", "first error"):
         table.add_column(col, justify="right" if col in {"new", "updated", "unchanged",
                                                          "failed"} else "left")
     for r in reports:
@@ -226,18 +227,22 @@ def sources() -> None:
         last = store.last_crawls()
         stored = store.document_counts_by_source()
     table = Table(title="Sources")
-    for col in ("id", "name", "level", "enabled", "documents", "last run", "status", "new",
-                "updated", "unchanged", "failed", "last success"):
+    table.add_column("id", no_wrap=True)
+    for col in ("level", "documents", "last run", "result", "last success"):
         table.add_column(col)
     for s in catalogue.sources:
         run = last.get(s.id)
         success = store.last_success(s.id)
+        result = "-"
+        if run:
+            style = "green" if run.status == "ok" else "red"
+            result = (f"[{style}]{run.status}[/]: {run.new} new, {run.updated} updated, "
+                      f"{run.unchanged} unchanged, {run.failed} failed")
+            if run.errors:
+                result += f" — {run.errors[0][:80]}"
         table.add_row(
-            s.id, s.name, s.level, "yes" if s.enabled else "no", str(stored.get(s.id, 0)),
-            run.started.strftime("%Y-%m-%d %H:%M") if run else "never",
-            run.status if run else "-", str(run.new) if run else "-",
-            str(run.updated) if run else "-", str(run.unchanged) if run else "-",
-            str(run.failed) if run else "-",
+            s.id if s.enabled else f"{s.id} (disabled)", s.level, str(stored.get(s.id, 0)),
+            run.started.strftime("%Y-%m-%d %H:%M") if run else "never", result,
             success.strftime("%Y-%m-%d %H:%M") if success else "never",
         )
     console.print(table)
