@@ -9,10 +9,10 @@ threshold — so a strategist can see why."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +66,30 @@ class ClassifierInput:
 
 
 @dataclass
+class DocFeatures:
+    """What the classifier reads of one document, before any scoring."""
+
+    language: str
+    vector: np.ndarray  # the document's embedding
+    sims: np.ndarray  # cosine to each area (max over its descriptions)
+    margins: np.ndarray  # sims centred: each area against the mean of the others
+    vocab: np.ndarray  # distinct vocabulary terms matched per area
+    title: np.ndarray  # distinct terms matched in the title per area
+    matches: dict[str, AreaMatches]
+    sentences: dict[int, str]
+
+
+class Scorer(Protocol):
+    """A learned head: scores per area, and each area's threshold."""
+
+    version: str
+
+    def scores(self, feats: DocFeatures) -> np.ndarray: ...
+
+    def threshold(self, area: str) -> float: ...
+
+
+@dataclass
 class Classification:
     language: str
     labels: list[Label]  # one per area (accepted or not), evidence on each
@@ -87,13 +111,15 @@ class EmbeddingCache:
 
 class FocusAreaClassifier:
     def __init__(self, areas: FocusAreas, config: ClassifierConfig, encoder: Encoder,
-                 cache: EmbeddingCache | None = None) -> None:
+                 cache: EmbeddingCache | None = None, head: Scorer | None = None) -> None:
         self.areas = areas
         self.config = config
         self.encoder = encoder
         self.cache = cache or EmbeddingCache()
         self.matcher = VocabularyMatcher(areas)
-        self.version = f"{config.version}+{encoder.model_id}"
+        self.head = head
+        method = head.version if head is not None else config.version
+        self.version = f"{method}+{encoder.model_id}"
         self._area_vectors = self._embed_descriptions()
 
     def _embed_descriptions(self) -> np.ndarray:
@@ -127,53 +153,85 @@ class FocusAreaClassifier:
             return np.zeros((0, dim), dtype=np.float32)
         return np.stack([np.asarray(known[k], dtype=np.float32) for k in keys])
 
-    def classify(self, docs: Sequence[ClassifierInput]) -> list[Classification]:
+    def features(self, docs: Sequence[ClassifierInput]) -> list[DocFeatures]:
+        """Everything the scorers read of each document: its vector, its similarity to
+        each area, and the vocabulary matched in its text and in its title."""
         vectors = self.embed(docs)
         if not len(docs):
             return []
         # similarity of every doc to every area: max over the description languages
         sims = np.einsum("nd,ald->nal", vectors, self._area_vectors).max(axis=2)
-        return [self._classify_one(doc, row) for doc, row in zip(docs, sims, strict=True)]
+        return [self._features_one(doc, vec, row)
+                for doc, vec, row in zip(docs, vectors, sims, strict=True)]
 
-    def _classify_one(self, doc: ClassifierInput, sims: np.ndarray) -> Classification:
+    def _features_one(self, doc: ClassifierInput, vector: np.ndarray,
+                      sims: np.ndarray) -> DocFeatures:
         lang = doc.language if doc.language and doc.language != "und" else None
         window = doc.embed_text(self.config.vocab_chars)
         if lang is None:
             lang = detect_language(window)
         pipeline_lang = lang if lang in SUPPORTED else "sv"
         analysed = analyse(window, pipeline_lang)
-        matches = self.matcher.match(analysed, pipeline_lang) if lang in SUPPORTED or (
-            lang == "und") else {}
+        # Vocabulary is per language: a German text has none of ours to match.
+        readable = lang in SUPPORTED or lang == "und"
+        matches = self.matcher.match(analysed, pipeline_lang) if readable else {}
         title_matches = (
             self.matcher.match(analyse(doc.title, pipeline_lang), pipeline_lang)
             if doc.title and matches else {}
         )
-        sentences = {s.start: s.text for s in analysed.sents}
+        ids = self.areas.ids
+        n = len(ids)
+        margins = np.array([sims[i] - (sims.sum() - sims[i]) / max(n - 1, 1)
+                            for i in range(n)], dtype=np.float32)
+        return DocFeatures(
+            language=lang,
+            vector=np.asarray(vector, dtype=np.float32),
+            sims=np.asarray(sims, dtype=np.float32),
+            margins=margins,
+            vocab=np.array([matches[a].distinct if a in matches else 0 for a in ids],
+                           dtype=np.float32),
+            title=np.array([title_matches[a].distinct if a in title_matches else 0
+                            for a in ids], dtype=np.float32),
+            matches=matches,
+            sentences={s.start: s.text for s in analysed.sents},
+        )
+
+    def zero_shot_scores(self, feats: DocFeatures) -> np.ndarray:
+        cfg = self.config
+        return (cfg.margin_weight * feats.margins / cfg.margin_scale
+                + cfg.vocab_weight * np.log1p(feats.vocab)
+                + cfg.title_weight * feats.title)
+
+    def classify(self, docs: Sequence[ClassifierInput]) -> list[Classification]:
+        out = []
+        for feats in self.features(docs):
+            if self.head is not None:
+                scores = self.head.scores(feats)
+                thresholds = [self.head.threshold(a) for a in self.areas.ids]
+            else:
+                scores = self.zero_shot_scores(feats)
+                thresholds = [self.config.threshold_for(a) for a in self.areas.ids]
+            out.append(self._labels(feats, scores, thresholds))
+        return out
+
+    def _labels(self, feats: DocFeatures, scores: np.ndarray,
+                thresholds: Sequence[float]) -> Classification:
         labels = []
-        n_areas = len(self.areas.areas)
         for i, area in enumerate(self.areas.areas):
-            others = (sims.sum() - sims[i]) / max(n_areas - 1, 1)
-            margin = float(sims[i] - others)
-            found = matches.get(area.id, AreaMatches())
-            in_title = title_matches.get(area.id, AreaMatches())
-            cfg = self.config
-            score = (
-                cfg.margin_weight * margin / cfg.margin_scale
-                + cfg.vocab_weight * math.log1p(found.distinct)
-                + cfg.title_weight * in_title.distinct
-            )
+            found = feats.matches.get(area.id, AreaMatches())
             best = max(found.sentences.items(), key=lambda kv: (kv[1], -kv[0]), default=None)
             evidence = Evidence(
                 terms=sorted(found.terms, key=lambda t: (-found.terms[t], t)),
-                sentence=_trim(sentences.get(best[0])) if best else None,
-                similarity=round(float(sims[i]), 4),
-                margin=round(margin, 4),
+                sentence=_trim(feats.sentences.get(best[0])) if best else None,
+                similarity=round(float(feats.sims[i]), 4),
+                margin=round(float(feats.margins[i]), 4),
             )
             labels.append(Label(
-                area=area.id, score=round(score, 3), threshold=cfg.threshold_for(area.id),
+                area=area.id, score=round(float(scores[i]), 4),
+                threshold=round(float(thresholds[i]), 4),
                 evidence=evidence, model_version=self.version,
             ))
-        return Classification(language=lang, labels=labels)
+        return Classification(language=feats.language, labels=labels)
 
 
 def _trim(sentence: str | None, limit: int = 400) -> str | None:

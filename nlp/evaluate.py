@@ -3,6 +3,7 @@ object a line with `title`, `text`, `labels`, optionally `language` and `id`).""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -61,9 +62,13 @@ class Evaluation:
 def read_labelled(path: Path, known_areas: Sequence[str]) -> list[LabelledDoc]:
     """Read a JSONL file of labelled documents; a bad line names the file and line."""
     docs = []
+    path = Path(path)
     if not path.is_file():
         raise OmvarldError(f"{path}: no such file")
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -110,19 +115,22 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
     return Evaluation(areas=per, none=none, documents=len(gold), confusions=confusions)
 
 
+def as_input(doc: LabelledDoc) -> ClassifierInput:
+    """A labelled document as the classifier reads it; the key is the text's hash, so its
+    vector is found again in any cache."""
+    return ClassifierInput(
+        key=hashlib.sha256(f"{doc.title}\x1f{doc.text}".encode()).hexdigest(),
+        title=doc.title, summary="", text=doc.text, language=doc.language,
+    )
+
+
 def evaluate(classifier: FocusAreaClassifier, docs: Sequence[LabelledDoc],
              progress: Callable[[int, int], None] | None = None,
              batch: int = 16) -> Evaluation:
     predicted: list[list[str]] = []
     for start in range(0, len(docs), batch):
         chunk = docs[start : start + batch]
-        inputs = [
-            ClassifierInput(
-                key=hashlib.sha256(f"{d.title}\x1f{d.text}".encode()).hexdigest(),
-                title=d.title, summary="", text=d.text, language=d.language,
-            )
-            for d in chunk
-        ]
+        inputs = [as_input(d) for d in chunk]
         for result in classifier.classify(inputs):
             predicted.append([label.area for label in result.accepted])
         if progress:

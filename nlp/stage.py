@@ -13,7 +13,9 @@ from pathlib import Path
 
 from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
 from nlp.encoder import load_encoder
-from omvarld.config import load_focus_areas
+from nlp.head import LearnedHead, load_default_head
+from omvarld.config import FocusAreas, load_focus_areas
+from omvarld.errors import ConfigError
 from omvarld.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,22 +32,40 @@ class ClassifyReport:
                 f"{self.failed} failed")
 
 
+def load_head(spec: str, areas: FocusAreas, model_id: str) -> LearnedHead | None:
+    """'default' → the shipped head (if it fits), 'none' → None, else a head file."""
+    if spec == "none":
+        return None
+    if spec == "default":
+        return load_default_head(areas.ids, model_id)
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError("environment", "OMVARLD_HEAD", f"no head file at {path}")
+    head = load_default_head(areas.ids, model_id, path)
+    if head is None:
+        raise ConfigError("environment", "OMVARLD_HEAD",
+                          f"{path} was trained for other areas or another model")
+    return head
+
+
 @lru_cache(maxsize=4)
 def build_classifier(config_dir: Path, backend: str, model_dir: Path | None,
-                     batch_size: int, cache: Store | None = None) -> FocusAreaClassifier:
+                     batch_size: int, cache: Store | None = None,
+                     head: str = "default") -> FocusAreaClassifier:
     """One classifier per configuration and process: loading the model costs seconds."""
     encoder = load_encoder(backend, model_dir, batch_size=batch_size)
-    return FocusAreaClassifier(
-        load_focus_areas(config_dir), ClassifierConfig.load(config_dir), encoder, cache
-    )
+    areas = load_focus_areas(config_dir)
+    return FocusAreaClassifier(areas, ClassifierConfig.load(config_dir), encoder, cache,
+                               head=load_head(head, areas, encoder.model_id))
 
 
-def classifier_for(store: Store) -> FocusAreaClassifier:
+def classifier_for(store: Store | None = None, head: str | None = None
+                   ) -> FocusAreaClassifier:
     from omvarld.settings import get_settings
 
     s = get_settings()
     return build_classifier(Path(s.config_dir), s.model_backend, s.model_dir, s.batch_size,
-                            store)
+                            store, head or s.head)
 
 
 def classify_pending(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from omvarld.errors import OmvarldError
+
+if TYPE_CHECKING:
+    from nlp.evaluate import Evaluation
 
 app = typer.Typer(help="Stakeholder intelligence for Malmö stad: crawl, classify, digest.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -248,29 +251,8 @@ def sources() -> None:
     console.print(table)
 
 
-@app.command(name="eval")
-def evaluate_cmd(
-    file: Annotated[Path, typer.Argument(help="Labelled documents, one JSON object a line.")],
-    backend: Annotated[str | None, typer.Option(help="Encoder backend override.")] = None,
-) -> None:
-    """Per-area precision, recall and F1, and macro-F1, against labelled documents.
-
-    Example: omvarld eval ../shared/data/dev.jsonl
-    """
-    from nlp.evaluate import evaluate, read_labelled
-    from nlp.stage import build_classifier
-    from omvarld.settings import get_settings
-
-    with _errors():
-        s = get_settings()
-        classifier = build_classifier(Path(s.config_dir), backend or s.model_backend,
-                                      s.model_dir, s.batch_size)
-        docs = read_labelled(file, classifier.areas.ids)
-        with _progress() as progress:
-            task = progress.add_task("classifying", total=len(docs))
-            result = evaluate(classifier, docs,
-                              progress=lambda d, t: progress.update(task, completed=d))
-    table = Table(title=f"{file.name}: {result.documents} documents ({classifier.version})")
+def _evaluation_table(title: str, result: Evaluation) -> Table:
+    table = Table(title=title)
     for col in ("area", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "area" else "right")
     for area, sc in result.areas.items():
@@ -280,11 +262,122 @@ def evaluate_cmd(
     table.add_row("none of the six", f"{result.none.precision:.3f}",
                   f"{result.none.recall:.3f}", f"{result.none.f1:.3f}",
                   str(result.none.support))
-    console.print(table)
+    return table
+
+
+def _confusions(result: Evaluation) -> str:
     top = sorted(result.confusions.items(), key=lambda kv: -kv[1])[:8]
-    if top:
-        console.print("confusions (gold → predicted instead): " + ", ".join(
-            f"{g}→{p} ×{n}" for (g, p), n in top))
+    return "confusions (gold → predicted instead): " + (", ".join(
+        f"{g}→{p} ×{n}" for (g, p), n in top) or "none")
+
+
+@app.command(name="eval")
+def evaluate_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled documents, one JSON object a line.")],
+    cv: Annotated[int, typer.Option(help="Cross-validate with this many folds (train and "
+                                         "test on FILE), against the baselines.")] = 0,
+    weak: Annotated[list[Path] | None, typer.Option(
+        help="Weakly labelled documents for the training side of each fold "
+             "(default: the shipped weak corpus).")] = None,
+    no_weak: Annotated[bool, typer.Option("--no-weak", help="Train folds on FILE only.")
+                       ] = False,
+    backend: Annotated[str | None, typer.Option(help="Encoder backend override.")] = None,
+    head: Annotated[str | None, typer.Option(
+        help="'default', 'none' (zero-shot) or a head file.")] = None,
+) -> None:
+    """Per-area precision, recall and F1, macro-F1 and "none of the six" against labelled
+    documents; with --cv, out-of-fold and beside the baselines (vocabulary rules, TF-IDF +
+    logistic regression, logistic regression on the embeddings).
+
+    Example: omvarld eval ../shared/data/dev.jsonl --cv 5
+    """
+    from nlp.evaluate import evaluate, read_labelled
+    from nlp.stage import build_classifier
+    from nlp.training import DEFAULT_VECTORS, DEFAULT_WEAK, cross_validate
+    from nlp.vectorcache import VectorFile
+    from omvarld.settings import get_settings
+
+    with _errors():
+        s = get_settings()
+        classifier = build_classifier(Path(s.config_dir), backend or s.model_backend,
+                                      s.model_dir, s.batch_size, None,
+                                      "none" if cv else (head or s.head))
+        docs = read_labelled(file, classifier.areas.ids)
+        if cv:
+            weak_docs = [] if no_weak else [
+                d for f in (weak or DEFAULT_WEAK) for d in read_labelled(f, classifier.areas.ids)]
+            cache = VectorFile(DEFAULT_VECTORS)
+            classifier.cache = cache
+            with _progress() as progress:
+                task = progress.add_task("features", total=len(docs) + len(weak_docs))
+                results = cross_validate(classifier, docs, weak_docs, folds=cv,
+                                         progress=lambda d, t: progress.update(task,
+                                                                               completed=d))
+            cache.save()
+        else:
+            with _progress() as progress:
+                task = progress.add_task("classifying", total=len(docs))
+                result = evaluate(classifier, docs,
+                                  progress=lambda d, t: progress.update(task, completed=d))
+    if not cv:
+        console.print(_evaluation_table(
+            f"{file.name}: {result.documents} documents ({classifier.version})", result))
+        console.print(_confusions(result))
+        return
+    table = Table(title=f"{file.name}: {len(docs)} documents, {cv}-fold cross-validation"
+                        + ("" if no_weak else f", + {len(weak_docs)} weak for training"))
+    for col in ("method", "macro-F1", "none precision", "none recall"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for name, res in results.items():
+        table.add_row(name, f"{res.macro_f1:.3f}", f"{res.none.precision:.3f}",
+                      f"{res.none.recall:.3f}")
+    console.print(table)
+    best = max((n for n in results if n.startswith("learned head")),
+               key=lambda n: results[n].macro_f1)
+    console.print(_evaluation_table(f"{best}, per area (out-of-fold)", results[best]))
+    console.print(_confusions(results[best]))
+
+
+@app.command()
+def train(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Carefully labelled documents (default: the shipped development set).")] = None,
+    weak: Annotated[list[Path] | None, typer.Option(
+        help="Weakly labelled documents (default: the shipped weak corpus).")] = None,
+    no_weak: Annotated[bool, typer.Option("--no-weak", help="Use no weak labels.")] = False,
+    weak_weight: Annotated[float, typer.Option(min=0.0, max=1.0,
+                                               help="Weight of a weak label.")] = 0.3,
+    feedback: Annotated[bool, typer.Option(help="Include analysts' corrections from the "
+                                                "store.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Head file to write (default: the shipped "
+                                                  "one, nlp/data/head.json).")] = None,
+) -> None:
+    """Train the learned head from labelled documents (the format of dev.jsonl), analysts'
+    corrections and weak labels; per-area thresholds by cross-validation.
+
+    Example: omvarld train
+    """
+    from nlp.head import DEFAULT_HEAD
+    from nlp.stage import classifier_for
+    from nlp.training import DEFAULT_CAREFUL, DEFAULT_WEAK, load_corpus
+    from nlp.training import train as train_head
+    from omvarld.store import Store
+
+    with _errors():
+        classifier = classifier_for(None, "none")
+        corpus = load_corpus(files or DEFAULT_CAREFUL, [] if no_weak else (weak or DEFAULT_WEAK),
+                             classifier.areas.ids, Store.open() if feedback else None)
+        with _progress() as progress:
+            task = progress.add_task("features", total=len(corpus.careful) + len(corpus.weak))
+            head = train_head(classifier, corpus, weak_weight=weak_weight,
+                              out=out or DEFAULT_HEAD,
+                              progress=lambda d, t: progress.update(task, completed=d))
+    cv = head.meta["cross_validated"]
+    console.print(f"{head.version}: {head.meta['careful_documents']} careful + "
+                  f"{head.meta['weak_documents']} weak documents → {out or DEFAULT_HEAD}")
+    console.print(f"cross-validated on the careful labels: macro-F1 {cv['macro_f1']:.3f}, "
+                  f"none precision {cv['none_precision']:.3f}")
+    console.print("thresholds: " + ", ".join(f"{a} {t:.2f}" for a, t in head.thresholds.items()))
 
 
 @models_app.command("build")

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default=None, description="sentence-transformers folder; built on first use if unset."
     )
     batch_size: int = Field(default=8, ge=1, le=256)
+    head: str = Field(
+        default="default",
+        description="The learned head: 'default' (the one shipped), 'none' (zero-shot "
+        "combination only) or the path of a head file written by `omvarld train`.",
+    )
     contact: str = Field(
         default="omvarld@malmo.se",
         description="Contact address sent in the crawler's User-Agent.",
