@@ -78,11 +78,11 @@ def classify_pending(
 ) -> ClassifyReport:
     """Label every new or changed document (or every document, with `everything`)."""
     classifier = classifier or classifier_for(store)
-    rows = store.all_for_classification() if everything else store.pending_classification()
+    ids = store.classification_ids(everything)
     report = ClassifyReport()
-    total = len(rows)
+    total = len(ids)
     for start in range(0, total, batch):
-        chunk = rows[start : start + batch]
+        chunk = store.documents_by_ids(ids[start : start + batch])
         inputs = [
             ClassifierInput(key=r.content_hash, title=r.title, summary=r.summary or "",
                             text=r.text or "", language=r.language)

@@ -8,9 +8,11 @@ weak labels help?" on held-out folds of the careful labels."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +59,14 @@ def _label_matrix(docs: Sequence[LabelledDoc], areas: Sequence[str]) -> np.ndarr
 class Corpus:
     careful: list[LabelledDoc]
     weak: list[LabelledDoc]
+    files: dict[str, str] = field(default_factory=dict)  # file name → sha256 of its text
+
+
+def text_sha256(path: Path) -> str:
+    """The hash of a file's text, the same whether it is stored gzipped or not."""
+    raw = Path(path).read_bytes()
+    return hashlib.sha256(gzip.decompress(raw) if str(path).endswith(".gz") else raw
+                          ).hexdigest()
 
 
 def load_corpus(careful_files: Sequence[Path], weak_files: Sequence[Path],
@@ -65,7 +75,8 @@ def load_corpus(careful_files: Sequence[Path], weak_files: Sequence[Path],
     if store is not None:
         careful += store.corrected_documents(areas)
     weak = [d for f in weak_files for d in read_labelled(Path(f), areas)]
-    return Corpus(careful=careful, weak=weak)
+    files = {Path(f).name: text_sha256(Path(f)) for f in [*careful_files, *weak_files]}
+    return Corpus(careful=careful, weak=weak, files=files)
 
 
 def train(classifier: FocusAreaClassifier, corpus: Corpus, *,
@@ -95,6 +106,7 @@ def train(classifier: FocusAreaClassifier, corpus: Corpus, *,
     head = train_head(data, areas, model_id=classifier.encoder.model_id,
                       margin_scale=classifier.config.margin_scale)
     head.meta["weak_weight"] = weak_weight
+    head.meta["files"] = corpus.files
     head.save(out)
     log.info("saved %s to %s", head.version, out)
     return head

@@ -293,7 +293,7 @@ def evaluate_cmd(
     """
     from nlp.evaluate import evaluate, read_labelled
     from nlp.stage import build_classifier
-    from nlp.training import DEFAULT_VECTORS, DEFAULT_WEAK, cross_validate
+    from nlp.training import DEFAULT_VECTORS, DEFAULT_WEAK, cross_validate, text_sha256
     from nlp.vectorcache import VectorFile
     from omvarld.settings import get_settings
 
@@ -320,6 +320,10 @@ def evaluate_cmd(
                 result = evaluate(classifier, docs,
                                   progress=lambda d, t: progress.update(task, completed=d))
     if not cv:
+        trained_on = getattr(classifier.head, "meta", {}).get("files", {})
+        if text_sha256(file) in trained_on.values():
+            err.print(f"[yellow]warning:[/] the head was trained on {file.name}: these "
+                      "figures are not a test; use --cv for held-out figures")
         console.print(_evaluation_table(
             f"{file.name}: {result.documents} documents ({classifier.version})", result))
         console.print(_confusions(result))
