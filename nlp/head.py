@@ -161,7 +161,7 @@ def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def train_head(data: TrainingSet, areas: Sequence[str], *, model_id: str,
-               margin_scale: float, C: float = 0.05, embedding_weight: float = 0.3,
+               margin_scale: float, C: float = 0.2, embedding_weight: float = 0.1,
                folds: int = 5, seed: int = 7) -> LearnedHead:
     """Fit the head on everything, with thresholds from `folds`-fold out-of-fold
     probabilities on the carefully labelled documents (all documents if none are)."""

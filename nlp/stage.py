@@ -14,6 +14,7 @@ from pathlib import Path
 from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
 from nlp.encoder import load_encoder
 from nlp.head import LearnedHead, load_default_head
+from nlp.links import annotate, link_stories
 from omvarld.config import FocusAreas, load_focus_areas
 from omvarld.errors import ConfigError
 from omvarld.store import Store
@@ -26,10 +27,11 @@ class ClassifyReport:
     documents: int = 0
     labelled: int = 0  # documents with at least one accepted area
     failed: int = 0
+    linked: int = 0  # documents that joined a story of near-duplicates
 
     def summary(self) -> str:
         return (f"{self.documents} documents classified, {self.labelled} in a focus area, "
-                f"{self.failed} failed")
+                f"{self.linked} linked to a story, {self.failed} failed")
 
 
 def load_head(spec: str, areas: FocusAreas, model_id: str) -> LearnedHead | None:
@@ -106,6 +108,12 @@ def classify_pending(
             store.save_labels(row.id, row.content_hash, result.labels)
             report.documents += 1
             report.labelled += bool(result.accepted)
+        done = [row.id for row, result in zip(chunk, results, strict=True) if result]
+        try:  # stakeholders, references, then stories (which use the references)
+            annotate(store, done)
+            report.linked += link_stories(store, done)
+        except Exception:  # linking is an extra: its failure must not lose the labels
+            log.exception("could not annotate or link %d documents", len(done))
         if progress:
             progress(min(start + batch, total), total)
     log.info("%s", report.summary())

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -26,8 +26,11 @@ from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import (
     CrawlRunRow,
     DigestRow,
+    DocumentReferenceRow,
     DocumentRow,
+    DocumentStakeholderRow,
     EmbeddingRow,
+    FeedbackRow,
     LabelRow,
 )
 
@@ -164,6 +167,24 @@ class Store:
                 query = query.limit(limit)
             return list(s.scalars(query))
 
+    def classification_ids(self, everything: bool = False) -> list[int]:
+        """Ids of documents to classify (new or changed; all with `everything`): ids only,
+        so a backfill of 100,000 documents is read a batch at a time."""
+        with self.session() as s:
+            query = select(DocumentRow.id).order_by(DocumentRow.id)
+            if not everything:
+                query = query.where(
+                    (DocumentRow.classified_hash.is_(None))
+                    | (DocumentRow.classified_hash != DocumentRow.content_hash)
+                )
+            return list(s.scalars(query))
+
+    def documents_by_ids(self, ids: Sequence[int]) -> list[DocumentRow]:
+        with self.session() as s:
+            return list(s.scalars(
+                select(DocumentRow).where(DocumentRow.id.in_(list(ids))).order_by(DocumentRow.id)
+            ))
+
     def all_for_classification(self) -> list[DocumentRow]:
         with self.session() as s:
             return list(s.scalars(select(DocumentRow).order_by(DocumentRow.id)))
@@ -298,6 +319,43 @@ class Store:
             )
             return {src: int(n) for src, n in rows}
 
+    # -- feedback (analysts' corrections) ----------------------------------------------
+
+    def add_feedback(self, doc_id: int, area: str, action: str, author: str,
+                     comment: str = "") -> None:
+        """Record an analyst's correction: `action` "add" or "remove" an area."""
+        if action not in ("add", "remove"):
+            raise ValueError("action must be 'add' or 'remove'")
+        with self.session() as s:
+            if s.get(DocumentRow, doc_id) is None:
+                raise KeyError(doc_id)
+            s.add(FeedbackRow(document_id=doc_id, area=area, action=action, comment=comment,
+                              author=author, created=utcnow()))
+
+    def corrected_documents(self, areas: Sequence[str]) -> list:
+        """Documents an analyst corrected, with their labels as corrected (the accepted
+        labels, then every correction in order): careful training data."""
+        from nlp.evaluate import LabelledDoc
+
+        out = []
+        with self.session() as s:
+            rows = s.execute(select(FeedbackRow).order_by(FeedbackRow.id)).scalars().all()
+            by_doc: dict[int, list[FeedbackRow]] = {}
+            for row in rows:
+                by_doc.setdefault(row.document_id, []).append(row)
+            for doc_id, fixes in by_doc.items():
+                doc = s.get(DocumentRow, doc_id)
+                if doc is None:
+                    continue
+                labels = {lb.area for lb in doc.labels if lb.accepted}
+                for fix in fixes:
+                    (labels.add if fix.action == "add" else labels.discard)(fix.area)
+                out.append(LabelledDoc(
+                    id=f"feedback-{doc_id}", title=doc.title,
+                    text="\n\n".join(p for p in (doc.summary, doc.text) if p),
+                    labels=[a for a in areas if a in labels], language=doc.language))
+        return out
+
     # -- digests -----------------------------------------------------------------------
 
     def record_digest(self, week: str, content_hash: str, paths: dict[str, str],
@@ -319,6 +377,212 @@ class Store:
             return "ok"
         with self.engine.connect() as conn:
             return str(conn.execute(text("PRAGMA integrity_check")).scalar())
+
+    # -- links: stakeholders, references (matters), near-duplicates (stories) ----------
+    # Appended for nlp.links; portable SQL only, ordering by date done in Python so that
+    # "published, else first seen" needs no dialect-specific date functions.
+
+    def save_annotations(
+        self,
+        doc_id: int,
+        stakeholders: Iterable[tuple[str, str, int]],
+        references: Iterable[tuple[str, str, bool]],
+    ) -> None:
+        """Replace a document's stakeholders — (name, kind, count) — and references —
+        (key, kind, is_own) — in one transaction. A key given twice is kept once, as the
+        document's own if either says so; a name given twice adds its counts."""
+        names: dict[str, tuple[str, int]] = {}
+        for name, kind, count in stakeholders:
+            previous = names.get(name)
+            names[name] = (kind, int(count) + (previous[1] if previous else 0))
+        keys: dict[str, tuple[str, bool]] = {}
+        for key, kind, is_own in references:
+            previous = keys.get(key)
+            keys[key] = (kind, bool(is_own) or bool(previous and previous[1]))
+        with self.session() as s:
+            if s.get(DocumentRow, doc_id) is None:
+                return
+            s.query(DocumentStakeholderRow).filter(
+                DocumentStakeholderRow.document_id == doc_id).delete()
+            s.query(DocumentReferenceRow).filter(
+                DocumentReferenceRow.document_id == doc_id).delete()
+            s.add_all(DocumentStakeholderRow(document_id=doc_id, name=name, kind=kind,
+                                             count=count)
+                      for name, (kind, count) in names.items())
+            s.add_all(DocumentReferenceRow(document_id=doc_id, key=key, kind=kind,
+                                           is_own=is_own)
+                      for key, (kind, is_own) in keys.items())
+
+    def stakeholders_of(self, doc_id: int) -> list[tuple[str, str, int]]:
+        """(name, kind, count) of the organisations a document names, most named first."""
+        with self.session() as s:
+            rows = s.execute(
+                select(DocumentStakeholderRow.name, DocumentStakeholderRow.kind,
+                       DocumentStakeholderRow.count)
+                .where(DocumentStakeholderRow.document_id == doc_id)
+                .order_by(DocumentStakeholderRow.count.desc(), DocumentStakeholderRow.name)
+            )
+            return [(r.name, r.kind, int(r.count)) for r in rows]
+
+    def references_of(self, doc_id: int) -> list[tuple[str, str, bool]]:
+        """(key, kind, is_own) of a document's references, its own first."""
+        with self.session() as s:
+            rows = s.execute(
+                select(DocumentReferenceRow.key, DocumentReferenceRow.kind,
+                       DocumentReferenceRow.is_own)
+                .where(DocumentReferenceRow.document_id == doc_id)
+                .order_by(DocumentReferenceRow.is_own.desc(), DocumentReferenceRow.key)
+            )
+            return [(r.key, r.kind, bool(r.is_own)) for r in rows]
+
+    def reference_keys(self, doc_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Every reference key of each document (own and cited)."""
+        ids = list(set(doc_ids))
+        out: dict[int, set[str]] = {i: set() for i in ids}
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                rows = s.execute(
+                    select(DocumentReferenceRow.document_id, DocumentReferenceRow.key)
+                    .where(DocumentReferenceRow.document_id.in_(ids[start : start + 500]))
+                )
+                for doc_id, key in rows:
+                    out[doc_id].add(key)
+        return out
+
+    def matter(self, doc_id: int, kinds: Iterable[str] | None = None) -> list[DocumentRow]:
+        """The other documents sharing a reference key with this one — those citing what
+        it cites, those it cites (their own key), those citing it — oldest first.
+        `kinds` narrows the keys followed (e.g. leave out "sfs": a much-cited law links
+        documents of unrelated matters)."""
+        kinds = list(kinds) if kinds is not None else None
+        with self.session() as s:
+            keys = select(DocumentReferenceRow.key).where(
+                DocumentReferenceRow.document_id == doc_id)
+            if kinds is not None:
+                keys = keys.where(DocumentReferenceRow.kind.in_(kinds))
+            others = select(DocumentReferenceRow.document_id).where(
+                DocumentReferenceRow.key.in_(keys.scalar_subquery()),
+                DocumentReferenceRow.document_id != doc_id,
+            )
+            rows = list(s.scalars(
+                select(DocumentRow).options(selectinload(DocumentRow.labels))
+                .where(DocumentRow.id.in_(others.scalar_subquery()))
+            ))
+        return sorted(rows, key=document_date_key)
+
+    def story(self, doc_id: int) -> list[DocumentRow]:
+        """Every document of this one's story (itself included), oldest first; just the
+        document while it is not linked."""
+        with self.session() as s:
+            row = s.get(DocumentRow, doc_id)
+            if row is None:
+                return []
+            if row.story_id is None:
+                return [row]
+            rows = list(s.scalars(
+                select(DocumentRow).options(selectinload(DocumentRow.labels))
+                .where(DocumentRow.story_id == row.story_id)
+            ))
+        return sorted(rows, key=document_date_key)
+
+    def top_stakeholders(
+        self, start: datetime, end: datetime, limit: int = 20
+    ) -> list[tuple[str, str, int]]:
+        """(name, kind, documents): the organisations named in most documents first seen
+        in [start, end)."""
+        with self.session() as s:
+            documents = func.count(func.distinct(DocumentStakeholderRow.document_id))
+            rows = s.execute(
+                select(DocumentStakeholderRow.name, DocumentStakeholderRow.kind,
+                       documents.label("documents"))
+                .join(DocumentRow, DocumentRow.id == DocumentStakeholderRow.document_id)
+                .where(DocumentRow.first_seen >= start, DocumentRow.first_seen < end)
+                .group_by(DocumentStakeholderRow.name, DocumentStakeholderRow.kind)
+                .order_by(documents.desc(), DocumentStakeholderRow.name)
+                .limit(limit)
+            )
+            return [(r.name, r.kind, int(r.documents)) for r in rows]
+
+    def documents_near(self, doc: DocumentRow, days: int) -> list[DocumentRow]:
+        """Other documents dated within `days` of `doc`, a document's date being its
+        publication date, else the day it was first seen: where its near-duplicates from
+        other publishers are. A backfill of old documents (all first seen today) is thus
+        not compared all against all."""
+        day = document_date(doc)
+        lo, hi = day - timedelta(days=days), day + timedelta(days=days)
+        lo_dt, hi_dt = datetime.combine(lo, time.min), datetime.combine(hi, time.max)
+        with self.session() as s:
+            return list(s.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.id != doc.id,
+                    ((DocumentRow.published >= lo) & (DocumentRow.published <= hi))
+                    | (DocumentRow.published.is_(None)
+                       & (DocumentRow.first_seen >= lo_dt) & (DocumentRow.first_seen <= hi_dt)),
+                ).order_by(DocumentRow.id)
+            ))
+
+    def story_members(self, story_ids: Iterable[int]) -> list[DocumentRow]:
+        """Every document whose story is one of `story_ids`."""
+        ids = sorted(set(story_ids))
+        out: list[DocumentRow] = []
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                out.extend(s.scalars(
+                    select(DocumentRow)
+                    .where(DocumentRow.story_id.in_(ids[start : start + 500]))
+                    .order_by(DocumentRow.id)
+                ))
+        return out
+
+    def set_story(self, doc_ids: Iterable[int], story_id: int) -> int:
+        """Put documents into one story; returns how many changed."""
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return 0
+        with self.session() as s:
+            result = s.execute(
+                update(DocumentRow)
+                .where(DocumentRow.id.in_(ids),
+                       (DocumentRow.story_id.is_(None)) | (DocumentRow.story_id != story_id))
+                .values(story_id=story_id)
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount or 0)
+
+    def unlinked_documents(self, limit: int | None = None) -> list[int]:
+        """Ids of classified documents not yet put in a story (the link stage's to-do)."""
+        with self.session() as s:
+            query = select(DocumentRow.id).where(
+                DocumentRow.story_id.is_(None), DocumentRow.classified_hash.is_not(None)
+            ).order_by(DocumentRow.id)
+            if limit:
+                query = query.limit(limit)
+            return list(s.scalars(query))
+
+    def embedding_model_ids(self, hashes: Iterable[str]) -> dict[str, list[str]]:
+        """For each content hash with a stored vector: the model ids it is stored under."""
+        hashes = list(set(hashes))
+        out: dict[str, list[str]] = {}
+        with self.session() as s:
+            for start in range(0, len(hashes), 500):
+                rows = s.execute(
+                    select(EmbeddingRow.content_hash, EmbeddingRow.model_id)
+                    .where(EmbeddingRow.content_hash.in_(hashes[start : start + 500]))
+                    .order_by(EmbeddingRow.model_id)
+                )
+                for h, model_id in rows:
+                    out.setdefault(h, []).append(model_id)
+        return out
+
+
+def document_date(row: DocumentRow) -> date:
+    """A document's date: when it was published, else when it was first seen."""
+    return row.published or row.first_seen.date()
+
+
+def document_date_key(row: DocumentRow) -> tuple[date, int]:
+    """Oldest first, ties by id: the order of matters and stories."""
+    return (document_date(row), row.id)
 
 
 def _columns(doc: Document) -> dict:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -50,6 +51,9 @@ class DocumentRow(Base):
     # Hash of the content the current labels were computed from; differs from
     # content_hash when the document changed and must be classified again.
     classified_hash: Mapped[str | None] = mapped_column(String(64))
+    # Id of the oldest document of this one's near-duplicate group (the same news from
+    # several publishers); its own id when it has none; NULL until linked.
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     labels: Mapped[list[LabelRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan"
@@ -120,3 +124,34 @@ class FeedbackRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(128))
     created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DocumentStakeholderRow(Base):
+    """An organisation named in a document (canonical name), and how many times."""
+
+    __tablename__ = "document_stakeholders"
+    __table_args__ = (UniqueConstraint("document_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(256), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DocumentReferenceRow(Base):
+    """A designation a document cites, or its own (`is_own`), as a normalised key:
+    documents sharing a key belong to one matter."""
+
+    __tablename__ = "document_references"
+    __table_args__ = (UniqueConstraint("document_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
