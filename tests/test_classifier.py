@@ -87,8 +87,15 @@ def test_housing_and_climate_texts_get_their_areas(classifier):
     ("Deutsch", "Die Bundesregierung beschließt neue Regeln für den Wohnungsbau."),
     ("<script>", "<script>alert(1)</script> \x00 \ufffd"),
 ])
-def test_garbage_in_gives_a_defined_result(classifier, title, text):
-    (result,) = classifier.classify([_input(title, text)])
+@pytest.mark.parametrize("with_head", [False, True], ids=["zero-shot", "learned head"])
+def test_garbage_in_gives_a_defined_result(classifier, title, text, with_head):
+    from nlp.head import load_default_head
+
+    head = load_default_head(classifier.areas.ids, classifier.encoder.model_id)
+    assert head is not None  # the shipped head fits the shipped areas and model
+    clf = FocusAreaClassifier(classifier.areas, classifier.config, classifier.encoder,
+                              head=head if with_head else None)
+    (result,) = clf.classify([_input(title, text)])
     assert len(result.labels) == 6
     assert all(np.isfinite(lb.score) for lb in result.labels)
     assert isinstance(result.language, str)
