@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
 from nlp.entities import extract_stakeholders
 from nlp.references import extract_references, own_reference
-from omvarld.store import Store, document_date_key
+from omvarld.store import Store, document_date, document_date_key
 from omvarld.store.tables import DocumentRow
 
 log = logging.getLogger(__name__)
@@ -252,37 +253,72 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
+class VectorWindow:
+    """The vectors of every document dated within reach of the documents being linked,
+    read once: a backfill of thousands of documents then costs one matrix product per
+    document, and full rows are read only for the few close enough to be duplicates."""
+
+    def __init__(self, store: Store, rows: Sequence[DocumentRow], days: int) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.days = np.zeros(0, dtype=np.int64)
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+        self.position: dict[int, int] = {}
+        if not rows:
+            return
+        dates = [document_date(r) for r in rows]
+        lo, hi = min(dates) - timedelta(days=days), max(dates) + timedelta(days=days)
+        light = store.dated_hashes(lo, hi)
+        known = store.embedding_model_ids([h for _, h, _ in light])
+        mine = [m for r in rows for m in known.get(r.content_hash, ())]
+        if not mine:
+            return
+        model_id = max(set(mine), key=mine.count)  # the classifier's, in practice
+        vectors = store.embeddings([h for _, h, _ in light], model_id)
+        kept = [(i, h, d) for i, h, d in light if h in vectors]
+        if not kept:
+            return
+        self.ids = np.array([i for i, _, _ in kept], dtype=np.int64)
+        self.days = np.array([d.toordinal() for _, _, d in kept], dtype=np.int64)
+        self.matrix = np.stack([_unit(vectors[h]) for _, h, _ in kept])
+        self.position = {int(i): n for n, i in enumerate(self.ids)}
+
+    def close(self, row: DocumentRow, days: int, min_cosine: float
+              ) -> list[tuple[int, float]] | None:
+        """(id, cosine) of the other documents within `days` of `row` whose vectors are at
+        least `min_cosine` from its own; None when `row` has no vector."""
+        n = self.position.get(row.id)
+        if n is None:
+            return None
+        near = np.abs(self.days - document_date(row).toordinal()) <= days
+        near[n] = False
+        idx = np.flatnonzero(near)
+        cosines = self.matrix[idx] @ self.matrix[n]
+        return [(int(self.ids[i]), float(c))
+                for i, c in zip(idx, cosines, strict=True) if c >= min_cosine]
+
+
 def find_duplicates(store: Store, row: DocumentRow,
                     settings: StorySettings = DEFAULT_SETTINGS,
-                    config_dir: Path | None = None) -> list[DocumentRow] | None:
+                    config_dir: Path | None = None,
+                    window: VectorWindow | None = None) -> list[DocumentRow] | None:
     """The documents near `row` in time that are the same news; None when `row` has no
     stored vector yet (it is linked on a later run, after it is classified). Any other
     document may be one: another publisher's, or the same publisher's at another URL (a
     canonical URL is a document's identity, so two rows never share one)."""
-    models = store.embedding_model_ids([row.content_hash]).get(row.content_hash)
-    if not models:
+    window = window or VectorWindow(store, [row], settings.window_days)
+    close = window.close(row, settings.window_days,
+                         min(settings.cross_language_cosine, settings.same_language_cosine))
+    if close is None:
         return None
-    candidates = store.documents_near(row, settings.window_days)
-    if not candidates:
+    if not close:
         return []
-    available = store.embedding_model_ids(c.content_hash for c in candidates)
-    # the model under which most candidates have a vector too (the classifier's, in practice)
-    model_id = max(models, key=lambda m: sum(m in available.get(c.content_hash, ())
-                                              for c in candidates))
-    vectors = store.embeddings([row.content_hash, *(c.content_hash for c in candidates)],
-                               model_id)
-    mine = _unit(vectors[row.content_hash])
+    cosine_of = dict(close)
+    candidates = store.documents_by_ids(sorted(cosine_of))  # the words are read only now
     keys = store.reference_keys([row.id, *(c.id for c in candidates)])
     found = []
     for candidate in candidates:
-        theirs = vectors.get(candidate.content_hash)
-        if theirs is None or theirs.shape != mine.shape:
-            continue
-        cosine = float(mine @ _unit(theirs))
-        if cosine < min(settings.cross_language_cosine, settings.same_language_cosine):
-            continue  # the words are read only for the few pairs this close
-        evidence = pair_evidence(row, candidate, cosine, keys[row.id], keys[candidate.id],
-                                 settings, config_dir)
+        evidence = pair_evidence(row, candidate, cosine_of[candidate.id], keys[row.id],
+                                 keys[candidate.id], settings, config_dir)
         if is_same_story(evidence, settings):
             log.debug("story: %s ~ %s (%s)", row.id, candidate.id, evidence)
             found.append(candidate)
@@ -304,6 +340,7 @@ def link_stories(store: Store, doc_ids: Iterable[int],
     no longer a duplicate stays in its story.
     """
     rows = sorted(_rows(store, doc_ids), key=document_date_key)
+    window = VectorWindow(store, rows, settings.window_days)
     changed = 0
     for stale in rows:
         fresh = store.documents_by_ids([stale.id])  # its story may have changed meanwhile
@@ -311,7 +348,7 @@ def link_stories(store: Store, doc_ids: Iterable[int],
             continue
         row = fresh[0]
         try:
-            duplicates = find_duplicates(store, row, settings, config_dir)
+            duplicates = find_duplicates(store, row, settings, config_dir, window)
         except Exception:  # one unreadable vector or row must not stop the stage
             log.exception("could not compare document %s (%s)", row.id, row.url)
             continue

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 
@@ -503,23 +503,20 @@ class Store:
             )
             return [(r.name, r.kind, int(r.documents)) for r in rows]
 
-    def documents_near(self, doc: DocumentRow, days: int) -> list[DocumentRow]:
-        """Other documents dated within `days` of `doc`, a document's date being its
-        publication date, else the day it was first seen: where its near-duplicates from
-        other publishers are. A backfill of old documents (all first seen today) is thus
-        not compared all against all."""
-        day = document_date(doc)
-        lo, hi = day - timedelta(days=days), day + timedelta(days=days)
+    def dated_hashes(self, lo: date, hi: date) -> list[tuple[int, str, date]]:
+        """(id, content hash, date) of every document dated within [lo, hi] — ids and
+        hashes only, so a window of thousands of documents is cheap to read."""
         lo_dt, hi_dt = datetime.combine(lo, time.min), datetime.combine(hi, time.max)
         with self.session() as s:
-            return list(s.scalars(
-                select(DocumentRow).where(
-                    DocumentRow.id != doc.id,
+            rows = s.execute(
+                select(DocumentRow.id, DocumentRow.content_hash, DocumentRow.published,
+                       DocumentRow.first_seen).where(
                     ((DocumentRow.published >= lo) & (DocumentRow.published <= hi))
                     | (DocumentRow.published.is_(None)
                        & (DocumentRow.first_seen >= lo_dt) & (DocumentRow.first_seen <= hi_dt)),
                 ).order_by(DocumentRow.id)
-            ))
+            )
+            return [(i, h, pub or seen.date()) for i, h, pub, seen in rows]
 
     def story_members(self, story_ids: Iterable[int]) -> list[DocumentRow]:
         """Every document whose story is one of `story_ids`."""
