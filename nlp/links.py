@@ -262,39 +262,48 @@ class VectorWindow:
         self.ids = np.zeros(0, dtype=np.int64)
         self.days = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
+        self.languages = np.zeros(0, dtype=str)
         self.position: dict[int, int] = {}
         if not rows:
             return
         dates = [document_date(r) for r in rows]
         lo, hi = min(dates) - timedelta(days=days), max(dates) + timedelta(days=days)
         light = store.dated_hashes(lo, hi)
-        known = store.embedding_model_ids([h for _, h, _ in light])
+        known = store.embedding_model_ids([h for _, h, _, _ in light])
         mine = [m for r in rows for m in known.get(r.content_hash, ())]
         if not mine:
             return
         model_id = max(set(mine), key=mine.count)  # the classifier's, in practice
-        vectors = store.embeddings([h for _, h, _ in light], model_id)
-        kept = [(i, h, d) for i, h, d in light if h in vectors]
+        vectors = store.embeddings([h for _, h, _, _ in light], model_id)
+        kept = [row for row in light if row[1] in vectors]
         if not kept:
             return
-        self.ids = np.array([i for i, _, _ in kept], dtype=np.int64)
-        self.days = np.array([d.toordinal() for _, _, d in kept], dtype=np.int64)
-        self.matrix = np.stack([_unit(vectors[h]) for _, h, _ in kept])
+        self.ids = np.array([i for i, _, _, _ in kept], dtype=np.int64)
+        self.days = np.array([d.toordinal() for _, _, d, _ in kept], dtype=np.int64)
+        self.languages = np.array([lang or "und" for _, _, _, lang in kept])
+        self.matrix = np.stack([_unit(vectors[h]) for _, h, _, _ in kept])
         self.position = {int(i): n for n, i in enumerate(self.ids)}
 
-    def close(self, row: DocumentRow, days: int, min_cosine: float
+    def close(self, row: DocumentRow, settings: StorySettings
               ) -> list[tuple[int, float]] | None:
-        """(id, cosine) of the other documents within `days` of `row` whose vectors are at
-        least `min_cosine` from its own; None when `row` has no vector."""
+        """(id, cosine) of the other documents within the window of `row` whose vectors
+        are close enough to be its duplicates — in its language or in another, each with
+        its own bar; None when `row` has no vector. Same-topic documents of one field
+        are mostly above the cross-language bar, so applying the right bar here keeps the
+        word-level checks to a handful of pairs."""
         n = self.position.get(row.id)
         if n is None:
             return None
-        near = np.abs(self.days - document_date(row).toordinal()) <= days
+        near = np.abs(self.days - document_date(row).toordinal()) <= settings.window_days
         near[n] = False
         idx = np.flatnonzero(near)
         cosines = self.matrix[idx] @ self.matrix[n]
+        same = self.languages[idx] == self.languages[n]
+        bar = np.where(same, min(settings.same_language_cosine, settings.close_cosine),
+                       settings.cross_language_cosine)
+        keep = cosines >= bar
         return [(int(self.ids[i]), float(c))
-                for i, c in zip(idx, cosines, strict=True) if c >= min_cosine]
+                for i, c in zip(idx[keep], cosines[keep], strict=True)]
 
 
 def find_duplicates(store: Store, row: DocumentRow,
@@ -306,8 +315,7 @@ def find_duplicates(store: Store, row: DocumentRow,
     document may be one: another publisher's, or the same publisher's at another URL (a
     canonical URL is a document's identity, so two rows never share one)."""
     window = window or VectorWindow(store, [row], settings.window_days)
-    close = window.close(row, settings.window_days,
-                         min(settings.cross_language_cosine, settings.same_language_cosine))
+    close = window.close(row, settings)
     if close is None:
         return None
     if not close:

@@ -503,20 +503,20 @@ class Store:
             )
             return [(r.name, r.kind, int(r.documents)) for r in rows]
 
-    def dated_hashes(self, lo: date, hi: date) -> list[tuple[int, str, date]]:
-        """(id, content hash, date) of every document dated within [lo, hi] — ids and
-        hashes only, so a window of thousands of documents is cheap to read."""
+    def dated_hashes(self, lo: date, hi: date) -> list[tuple[int, str, date, str]]:
+        """(id, content hash, date, language) of every document dated within [lo, hi] —
+        no texts, so a window of thousands of documents is cheap to read."""
         lo_dt, hi_dt = datetime.combine(lo, time.min), datetime.combine(hi, time.max)
         with self.session() as s:
             rows = s.execute(
                 select(DocumentRow.id, DocumentRow.content_hash, DocumentRow.published,
-                       DocumentRow.first_seen).where(
+                       DocumentRow.first_seen, DocumentRow.language).where(
                     ((DocumentRow.published >= lo) & (DocumentRow.published <= hi))
                     | (DocumentRow.published.is_(None)
                        & (DocumentRow.first_seen >= lo_dt) & (DocumentRow.first_seen <= hi_dt)),
                 ).order_by(DocumentRow.id)
             )
-            return [(i, h, pub or seen.date()) for i, h, pub, seen in rows]
+            return [(i, h, pub or seen.date(), lang) for i, h, pub, seen, lang in rows]
 
     def story_members(self, story_ids: Iterable[int]) -> list[DocumentRow]:
         """Every document whose story is one of `story_ids`."""
