@@ -185,10 +185,6 @@ class Store:
                 select(DocumentRow).where(DocumentRow.id.in_(list(ids))).order_by(DocumentRow.id)
             ))
 
-    def all_for_classification(self) -> list[DocumentRow]:
-        with self.session() as s:
-            return list(s.scalars(select(DocumentRow).order_by(DocumentRow.id)))
-
     def save_labels(self, doc_id: int, content_hash: str, labels: list[Label]) -> None:
         """Replace a document's labels with a new set, in one transaction."""
         now = utcnow()
