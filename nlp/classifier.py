@@ -8,6 +8,7 @@ threshold — so a strategist can see why."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,6 +122,13 @@ class FocusAreaClassifier:
         method = head.version if head is not None else config.version
         self.version = f"{method}+{encoder.model_id}"
         self._area_vectors = self._embed_descriptions()
+
+    def with_cache(self, cache: EmbeddingCache) -> FocusAreaClassifier:
+        """The same classifier (model, vocabulary, area vectors shared, nothing rebuilt)
+        keeping its vectors in `cache`: a store, or a training file."""
+        other = copy.copy(self)
+        other.cache = cache
+        return other
 
     def _embed_descriptions(self) -> np.ndarray:
         """(areas, description languages, dim): each area's descriptions as queries."""

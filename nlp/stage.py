@@ -52,12 +52,13 @@ def load_head(spec: str, areas: FocusAreas, model_id: str) -> LearnedHead | None
 
 @lru_cache(maxsize=4)
 def build_classifier(config_dir: Path, backend: str, model_dir: Path | None,
-                     batch_size: int, cache: Store | None = None,
-                     head: str = "default") -> FocusAreaClassifier:
-    """One classifier per configuration and process: loading the model costs seconds."""
+                     batch_size: int, head: str = "default") -> FocusAreaClassifier:
+    """One classifier per configuration and process: loading the model, building the
+    vocabulary matcher and embedding the area descriptions cost seconds. It has no
+    vector cache of its own; `with_cache` gives it one per store."""
     encoder = load_encoder(backend, model_dir, batch_size=batch_size)
     areas = load_focus_areas(config_dir)
-    return FocusAreaClassifier(areas, ClassifierConfig.load(config_dir), encoder, cache,
+    return FocusAreaClassifier(areas, ClassifierConfig.load(config_dir), encoder,
                                head=load_head(head, areas, encoder.model_id))
 
 
@@ -66,8 +67,9 @@ def classifier_for(store: Store | None = None, head: str | None = None
     from omvarld.settings import get_settings
 
     s = get_settings()
-    return build_classifier(Path(s.config_dir), s.model_backend, s.model_dir, s.batch_size,
-                            store, head or s.head)
+    classifier = build_classifier(Path(s.config_dir), s.model_backend, s.model_dir,
+                                  s.batch_size, head or s.head)
+    return classifier.with_cache(store) if store is not None else classifier
 
 
 def classify_pending(

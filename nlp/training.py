@@ -88,7 +88,7 @@ def train(classifier: FocusAreaClassifier, corpus: Corpus, *,
     docs = corpus.careful + corpus.weak
     cache = VectorFile(vectors) if vectors else None
     if cache is not None:
-        classifier.cache = cache
+        classifier = classifier.with_cache(cache)
     try:
         feats = compute_features(classifier, docs, progress)
     finally:

@@ -300,14 +300,14 @@ def evaluate_cmd(
     with _errors():
         s = get_settings()
         classifier = build_classifier(Path(s.config_dir), backend or s.model_backend,
-                                      s.model_dir, s.batch_size, None,
+                                      s.model_dir, s.batch_size,
                                       "none" if cv else (head or s.head))
         docs = read_labelled(file, classifier.areas.ids)
         if cv:
             weak_docs = [] if no_weak else [
                 d for f in (weak or DEFAULT_WEAK) for d in read_labelled(f, classifier.areas.ids)]
             cache = VectorFile(DEFAULT_VECTORS)
-            classifier.cache = cache
+            classifier = classifier.with_cache(cache)
             with _progress() as progress:
                 task = progress.add_task("features", total=len(docs) + len(weak_docs))
                 results = cross_validate(classifier, docs, weak_docs, folds=cv,
