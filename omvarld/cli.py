@@ -402,5 +402,8 @@ def models_build(
     console.print(f"model: {path}")
 
 
+# Commands defined in their own modules register themselves on `app` when imported.
+from omvarld.commands import db, ops, search, web  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
