@@ -8,6 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Debian's chromium drives the browser tests (through Playwright) and the Pango libraries
+# render the digest's PDF; installed once when this machine can (root with apt-get).
+if ! command -v chromium >/dev/null || ! ldconfig -p 2>/dev/null | grep -q libpangoft2; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing chromium and Pango (Debian packages)"
+    apt-get update -q >/dev/null
+    apt-get install -y -q chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
+  else
+    echo "note: install Debian's chromium and libpangoft2-1.0-0 for the browser tests and PDF digests" >&2
+  fi
+fi
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 VENV=${VENV:-.venv}
