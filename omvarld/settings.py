@@ -44,12 +44,25 @@ class Settings(BaseSettings):
     )
     http_cache: bool = Field(default=False, description="Scrapy's HTTP cache, for development.")
     crawl_timeout: int = Field(default=1800, ge=10, description="Seconds per source crawl.")
+    # PDF attachments (spiders/pdf.py): larger files are refused and reported, longer ones
+    # read up to this many pages.
+    pdf_max_bytes: int = Field(default=15_000_000, ge=1_000, description="Largest PDF read.")
+    pdf_max_pages: int = Field(default=80, ge=1, description="Pages of a PDF read at most.")
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_starttls: bool = False
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "omvarld@localhost"
+    # -- web app (`omvarld web`): access control is off on a loopback address and
+    # required on any other (a token, basic-auth users, or both).
+    web_host: str = Field(default="127.0.0.1", description="Address `omvarld web` binds to.")
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    web_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the web app and its API.")
+    web_users: str | None = Field(
+        default=None, description="Basic-auth users: comma-separated `name:hash` pairs, "
+        "each hash written by `omvarld web-password NAME`.")
 
     @field_validator("database_url")
     @classmethod
