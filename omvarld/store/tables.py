@@ -155,3 +155,121 @@ class DocumentReferenceRow(Base):
     key: Mapped[str] = mapped_column(String(128), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- digest delivery (omvarld.digest_delivery; migration 0003) ------------------------------
+
+
+class DigestSendRow(Base):
+    """One digest of one week handed to one recipient: what makes a second send of the
+    same week a no-op unless forced."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("week", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(256))
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- operations (omvarld.health, omvarld.alerts, flows): alerts sent, run locks, run reports
+
+
+class OpsAlertRow(Base):
+    """One problem episode of a source ("failing", "broken"): opened when first seen,
+    e-mailed once (`sent_at`), closed (`resolved`) when the source is healthy again."""
+
+    __tablename__ = "ops_alerts"
+    __table_args__ = (Index("ix_ops_alerts_source_kind", "source", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    opened: Mapped[datetime] = mapped_column(DateTime)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OpsLockRow(Base):
+    """A named lock (`crawl:riksdagen`, `classify`) held by one run until `expires`; a
+    killed run's lock is taken over once it has expired."""
+
+    __tablename__ = "ops_locks"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired: Mapped[datetime] = mapped_column(DateTime)
+    expires: Mapped[datetime] = mapped_column(DateTime)
+
+
+class OpsRunRow(Base):
+    """The report of one flow run (per source: new, updated, unchanged, failed, time)."""
+
+    __tablename__ = "ops_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64), index=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    started: Mapped[datetime] = mapped_column(DateTime)
+    finished: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    markdown: Mapped[str] = mapped_column(Text, default="")
+
+
+# -- search: watches (bevakningar) and their subscribers and matches (omvarld.watches;
+# -- migration 0004) ------------------------------------------------------------------------
+
+
+class WatchRow(Base):
+    """A saved search an analyst follows: `query` is an `omvarld.search.SearchQuery`
+    as JSON (words, semantic query, filters)."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    query: Mapped[dict] = mapped_column(JSON, default=dict)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(DateTime)
+    applied: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WatchSubscriberRow(Base):
+    """A person following a watch: its new matches in their weekly digest ("digest") or
+    by e-mail as they arrive ("email")."""
+
+    __tablename__ = "watch_subscribers"
+    __table_args__ = (UniqueConstraint("watch_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"),
+                                          index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    delivery: Mapped[str] = mapped_column(String(8), default="digest")
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WatchMatchRow(Base):
+    """A document a watch matched, once per watch and document; `notified` is when its
+    e-mail subscribers were told (set at once for what was stored when the watch was
+    saved or edited: the analyst saw those in the preview)."""
+
+    __tablename__ = "watch_matches"
+    __table_args__ = (UniqueConstraint("watch_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"),
+                                          index=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    matched: Mapped[datetime] = mapped_column(DateTime)
+    notified: Mapped[datetime | None] = mapped_column(DateTime)
