@@ -192,6 +192,33 @@ class OmvarldSpider(scrapy.Spider):
         query = f"?{parts.query}" if parts.query else ""
         return f"{self.base_url}{parts.path}{query}"
 
+    def to_local(self, public_url: str) -> str:
+        """Where to fetch a public URL: itself, unless `base_url` was overridden (a replay
+        server, a mirror), in which case the part under the configured base moves to the
+        override and any other host's URL keeps its path under the override."""
+        source_base = self.source.base_url.rstrip("/")
+        if self.base_url == source_base:
+            return public_url
+        if public_url == source_base or public_url.startswith(source_base + "/"):
+            return self.base_url + public_url[len(source_base) :]
+        return self.local_url(public_url)
+
+    def to_public(self, fetched_url: str) -> str:
+        """The publisher's own URL of a URL we fetched (the inverse of `to_local`)."""
+        source_base = self.source.base_url.rstrip("/")
+        if self.base_url != source_base and (
+            fetched_url == self.base_url or fetched_url.startswith(self.base_url + "/")
+        ):
+            return source_base + fetched_url[len(self.base_url) :]
+        return fetched_url
+
+    def stored_count(self) -> int:
+        """How many documents of this source the store holds (0 without a store): a source
+        that used to have documents and now lists none has changed its layout."""
+        if self.store is None:
+            return 0
+        return self.store.document_counts_by_source().get(self.source.id, 0)
+
     def public_path(self, local_url: str) -> str:
         """The path of a fetched URL without our base's own path prefix (`/regeringen`)."""
         path = urlsplit(local_url).path
@@ -258,6 +285,12 @@ class OmvarldSpider(scrapy.Spider):
         self.report.failed += 1
         self.report.errors.append(f"{url}: {problem}")
         self.logger.error("%s: %s", url, problem)
+
+    def note(self, url: str, problem: str) -> None:
+        """Something a user should know that is not a failure (a date dropped as impossible):
+        logged as a warning and named in the report, without counting as failed."""
+        self.report.errors.append(f"{url}: {problem}")
+        self.logger.warning("%s: %s", url, problem)
 
     def check_rows(self, rows: list[Any], *, expected: bool, url: str, what: str) -> None:
         """A listing that yields no rows where the source says there are some: the layout

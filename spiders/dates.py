@@ -7,12 +7,22 @@ pages). Remisser state their response deadline only in prose, in several wording
 - "Remissvaren ska ha kommit in till Justitiedepartementet senast den 10 mars 2026."
 - "Sista dag att svara på remissen är den 27 april 2026."
 - "Sista dagen att svara är den 31 mars 2026."
+
+Danish publishers (Folketinget, the ministries, Greater Copenhagen) write "22. november 2026"
+or "3. marts 2025"; English pages "22 November 2026" or "November 22, 2026". `parse_date`
+reads all three; `check_published` is the one policy for dates that cannot be true.
+
+**Dates in the future.** A publication date more than `FUTURE_TOLERANCE` after today is a
+typo or a misparse ("2062" for "2026"), not a scheduled document: it is dropped (the
+document is stored without a date, so the digest does not rank it as the newest of all)
+and the spider reports it. Deadlines are meant to be in the future and are never checked.
+An unparseable date is likewise stored as no date, and reported where the page had one.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import dateparser
 
@@ -29,6 +39,14 @@ _DEADLINE_CUE = re.compile(
     r"|yttrande(?:t|n)?\s+ska\s+ha\s+kommit\s+in",
     re.IGNORECASE,
 )
+_MONTHS_DA = "januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december"
+_MONTHS_EN = "january|february|march|april|may|june|july|august|september|october|november|december"
+# "22. november 2026" (Danish), "22 November 2026" (English or Swedish).
+_WRITTEN_DATE_ANY = re.compile(
+    rf"\b(\d{{1,2}})\.?\s+({_MONTHS}|{_MONTHS_DA}|{_MONTHS_EN})\s+(\d{{4}})\b", re.IGNORECASE
+)
+# A publication date may be at most this far ahead of today (time zones, embargo lifts).
+FUTURE_TOLERANCE = timedelta(days=2)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _DATEPARSER_SETTINGS = {
     "DATE_ORDER": "DMY",
@@ -77,3 +95,50 @@ def parse_remiss_deadline(text: str | None) -> date | None:
             if found:
                 return found
     return None
+
+
+def parse_date(value: str | None, languages: tuple[str, ...] = ("sv", "da", "en")) -> date | None:
+    """A date from ISO text, RFC 822 (feeds), or Swedish, Danish or English prose.
+
+    Like `parse_swedish_date`, a month and year alone never become a date.
+    """
+    if not value or not value.strip():
+        return None
+    iso = _ISO.match(value)
+    if iso:
+        try:
+            return date.fromisoformat(iso.group(1))
+        except ValueError:
+            return None
+    written = _WRITTEN_DATE_ANY.search(value)
+    text = written.group(0) if written else value.strip()[:200]
+    # No relative dates ("igår", "i går"): a page's "yesterday" means nothing a week later.
+    parsed: datetime | None = dateparser.parse(
+        text,
+        languages=list(languages),
+        settings={**_DATEPARSER_SETTINGS, "PARSERS": ["timestamp", "absolute-time"]},
+    )
+    return parsed.date() if parsed else None
+
+
+def find_written_date(
+    text: str | None, languages: tuple[str, ...] = ("sv", "da", "en")
+) -> date | None:
+    """The first date written out in running text ("Publicerad 22 november 2026")."""
+    if not text:
+        return None
+    written = _WRITTEN_DATE_ANY.search(text)
+    return parse_date(written.group(0), languages) if written else None
+
+
+def check_published(
+    value: date | None, today: date | None = None
+) -> tuple[date | None, str | None]:
+    """The publication date to store and, when it had to be dropped, why (see the module
+    docstring: a date in the future is stored as no date and reported)."""
+    if value is None:
+        return None, None
+    today = today or date.today()
+    if value > today + FUTURE_TOLERANCE:
+        return None, f"publication date {value.isoformat()} is in the future; stored without a date"
+    return value, None
