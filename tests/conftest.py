@@ -74,3 +74,103 @@ def replay_server():
 
     with ReplayServer(FIXTURES) as server:
         yield server
+
+
+# --- every store (tests/test_store.py, test_store_backends.py, test_migrate_from.py,
+# --- test_postgres_weekly.py): SQLite, the machine's PostgreSQL, pgserver's with pgvector.
+
+STORE_BACKENDS = ("sqlite", "postgres", "pgvector")
+MACHINE_POSTGRES = os.environ.get(
+    "OMVARLD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _unreachable(what: str, exc: BaseException) -> None:
+    """Skip with the reason, or fail where every store must run (CI sets
+    OMVARLD_TEST_ALL_STORES=1)."""
+    reason = f"{what} does not answer: {str(exc).strip().splitlines()[0] if str(exc) else exc!r}"
+    if os.environ.get("OMVARLD_TEST_ALL_STORES") == "1":
+        pytest.fail(reason + " (OMVARLD_TEST_ALL_STORES=1: every store must run)")
+    pytest.skip(reason)
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 3})
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the machine's PostgreSQL 15 (no pgvector) for this session,
+    dropped after it."""
+    name = f"omvarld_test_{os.getpid()}_{os.urandom(3).hex()}"
+    try:
+        url = _fresh_database(MACHINE_POSTGRES, name)
+    except Exception as exc:
+        _unreachable(f"PostgreSQL at {MACHINE_POSTGRES.split('@')[-1]}", exc)
+    yield url
+    _drop_database(MACHINE_POSTGRES, name)
+
+
+@pytest.fixture(scope="session")
+def pgvector_url(tmp_path_factory):
+    """pgserver's private PostgreSQL 16 with pgvector, started once per session in a
+    temporary folder and stopped after it."""
+    try:
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/…
+        url = _fresh_database("postgresql+psycopg://" + uri.split("://", 1)[1], "omvarld")
+    except Exception as exc:
+        _unreachable("pgserver's PostgreSQL with pgvector", exc)
+    yield url
+    server.cleanup()
+
+
+def _empty_schema(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request, tmp_path):
+    """The URL of an empty store on each backend in turn: a SQLite file, the machine's
+    PostgreSQL (exact vector search), pgserver's PostgreSQL (pgvector HNSW)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.sqlite"
+    url = request.getfixturevalue(f"{request.param}_url")
+    _empty_schema(url)
+    return url
+
+
+@pytest.fixture
+def any_store(store_url):
+    """`store` on every backend."""
+    from omvarld.store import Store
+
+    s = Store.open(store_url)
+    yield s
+    s.close()

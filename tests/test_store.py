@@ -1,10 +1,12 @@
-"""The store on a real SQLite file: identity by URL, idempotent saves, FTS5, migrations."""
+"""The store on every backend (a real SQLite file, the machine's PostgreSQL, pgserver's
+PostgreSQL with pgvector): identity by URL, idempotent saves, full-text, migrations."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 import numpy as np
+import pytest
 from sqlalchemy import inspect, text
 
 from omvarld.model import CrawlReport, Document, Evidence, Label
@@ -22,7 +24,16 @@ def _doc(**overrides) -> Document:
     return Document(**fields)
 
 
-def test_migrations_create_every_table_and_wal(store):
+@pytest.fixture
+def store(any_store):
+    """Every test here runs on every store (tests/conftest.py: `any_store`)."""
+    return any_store
+
+
+def test_migrations_create_every_table_and_wal(tmp_path):
+    from omvarld.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path}/store.sqlite")
     tables = set(inspect(store.engine).get_table_names())
     assert {"documents", "labels", "embeddings", "crawl_runs", "digests", "feedback",
             "documents_fts", "alembic_version"} <= tables

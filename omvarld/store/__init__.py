@@ -17,11 +17,14 @@ from typing import Literal
 import numpy as np
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import Insert, Table, create_engine, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from omvarld.model import CrawlReport, Document, Label
+from omvarld.store import postgres as postgres_only
 from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import (
     CrawlRunRow,
@@ -33,6 +36,7 @@ from omvarld.store.tables import (
     FeedbackRow,
     LabelRow,
 )
+from omvarld.store.vectors import exact_nearest
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +53,21 @@ def utcnow() -> datetime:
 
 class Store:
     def __init__(self, url: str) -> None:
+        if url.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver installed; SQLAlchemy's default would be psycopg2.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(url, future=True,
+                                            pool_pre_ping=not url.startswith("sqlite"))
         if self.is_sqlite:
             sqlite_only.configure_engine(self.engine)
+        # Whether pgvector serves semantic search (PostgreSQL with the extension); set
+        # by migrate().
+        self.has_pgvector = False
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -77,10 +88,18 @@ class Store:
     def migrate(self) -> None:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.set_main_option("sqlalchemy.url", self.url)
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))  # configparser
         with _MIGRATION_LOCK, self.engine.begin() as conn:
+            if not self.is_sqlite:
+                postgres_only.advisory_lock(conn)  # two workers opening a fresh database
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            if not self.is_sqlite:
+                self.has_pgvector = postgres_only.ensure_vectors(conn)
+
+    def _insert(self, table: Table) -> Insert:
+        """The dialect's INSERT, which knows ON CONFLICT."""
+        return (sqlite_insert if self.is_sqlite else pg_insert)(table)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -120,18 +139,28 @@ class Store:
         """Insert a new document, update a changed one, or only touch an unchanged one."""
         now = now or utcnow()
         digest = doc.content_hash
+        columns = _columns(doc) if self.is_sqlite else _without_nul(_columns(doc))
+        by_url = select(DocumentRow).where(DocumentRow.url == doc.url).with_for_update()
         with self.session() as s:
-            row = s.scalar(select(DocumentRow).where(DocumentRow.url == doc.url))
+            row = s.scalar(by_url)
             if row is None:
-                s.add(DocumentRow(**_columns(doc), content_hash=digest, first_seen=now,
-                                  fetched=now))
-                return "new"
+                # Two workers may store the same new document at once: the second insert
+                # does nothing and that worker goes on with the row the first one stored.
+                new_id = s.scalar(
+                    self._insert(DocumentRow.__table__)
+                    .values(**columns, content_hash=digest, first_seen=now, fetched=now)
+                    .on_conflict_do_nothing(index_elements=["url"])
+                    .returning(DocumentRow.id)
+                )
+                if new_id is not None:
+                    return "new"
+                row = s.scalar(by_url.execution_options(populate_existing=True))
             row.fetched = now
             if row.content_hash == digest:
                 if doc.source_version and row.source_version != doc.source_version:
                     row.source_version = doc.source_version
                 return "unchanged"
-            for key, value in _columns(doc).items():
+            for key, value in columns.items():
                 setattr(row, key, value)
             row.content_hash = digest
             row.updated = now
@@ -189,7 +218,8 @@ class Store:
         """Replace a document's labels with a new set, in one transaction."""
         now = utcnow()
         with self.session() as s:
-            row = s.get(DocumentRow, doc_id)
+            # The row lock makes two classifiers of one document take turns (PostgreSQL).
+            row = s.get(DocumentRow, doc_id, with_for_update=True)
             if row is None:
                 return
             if row.content_hash != content_hash:
@@ -221,12 +251,20 @@ class Store:
                 .order_by(DocumentRow.deadline, DocumentRow.id)
             ))
 
-    def fulltext(self, query: str, limit: int = 50) -> list[tuple[int, float]]:
+    def fulltext(self, query: str, limit: int = 50,
+                 ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
         """Full-text search; the dialect's own index answers."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 return sqlite_only.search_ids(conn, query, limit)
-            raise NotImplementedError("full-text search on this database comes with PostgreSQL")
+            return postgres_only.search_ids(conn, query, limit, ids)
+
+    def nearest(self, vector: np.ndarray, model_id: str, k: int) -> list[tuple[int, float]]:
+        """(document id, cosine) of the k nearest stored vectors, best first."""
+        with self.engine.begin() as conn:
+            if self.has_pgvector:  # HNSW (cosine) index
+                return postgres_only.nearest_hnsw(conn, vector, model_id, k)
+            return exact_nearest(conn, vector, model_id, k)
 
     # -- embeddings --------------------------------------------------------------------
 
@@ -247,6 +285,10 @@ class Store:
 
     def put_embeddings(self, vectors: dict[str, np.ndarray], model_id: str) -> None:
         if not vectors:
+            return
+        if not self.is_sqlite:  # ON CONFLICT: safe when two workers embed the same text
+            with self.engine.begin() as conn:
+                postgres_only.put_embeddings(conn, vectors, model_id, self.has_pgvector)
             return
         with self.session() as s:
             present = {
@@ -396,7 +438,7 @@ class Store:
             previous = keys.get(key)
             keys[key] = (kind, bool(is_own) or bool(previous and previous[1]))
         with self.session() as s:
-            if s.get(DocumentRow, doc_id) is None:
+            if s.get(DocumentRow, doc_id, with_for_update=True) is None:
                 return
             s.query(DocumentStakeholderRow).filter(
                 DocumentStakeholderRow.document_id == doc_id).delete()
@@ -595,6 +637,12 @@ def _columns(doc: Document) -> dict:
         "attachments": list(doc.attachments),
         "source_version": doc.source_version,
     }
+
+
+def _without_nul(columns: dict) -> dict:
+    """PostgreSQL's text cannot hold NUL characters (extracted PDFs sometimes carry
+    them); SQLite's can. Dropped on the way in; the content hash is computed before."""
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in columns.items()}
 
 
 def _report(row: CrawlRunRow) -> CrawlReport:

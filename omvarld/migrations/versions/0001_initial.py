@@ -1,4 +1,6 @@
-"""Initial tables: documents, labels, embeddings, crawl runs, digests, feedback; SQLite FTS5.
+"""Initial tables: documents, labels, embeddings, crawl runs, digests, feedback; full-text
+search in the dialect's own way (SQLite: FTS5 table and triggers; PostgreSQL: a generated
+tsvector column per document language and a GIN index).
 
 Revision ID: 0001
 Revises:
@@ -8,6 +10,7 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
+from omvarld.store import postgres as postgres_only
 from omvarld.store import sqlite as sqlite_only
 
 revision = "0001"
@@ -107,11 +110,15 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         sqlite_only.create_fulltext(bind)
+    elif bind.dialect.name == "postgresql":
+        postgres_only.create_fulltext(bind)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         sqlite_only.drop_fulltext(bind)
+    elif bind.dialect.name == "postgresql":
+        postgres_only.drop_fulltext(bind)
     for table in ("feedback", "digests", "crawl_runs", "embeddings", "labels", "documents"):
         op.drop_table(table)
