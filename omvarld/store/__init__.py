@@ -153,6 +153,7 @@ class Store:
                     .returning(DocumentRow.id)
                 )
                 if new_id is not None:
+                    self._index_for_search(s, s.get(DocumentRow, new_id))
                     return "new"
                 row = s.scalar(by_url.execution_options(populate_existing=True))
             row.fetched = now
@@ -164,7 +165,15 @@ class Store:
                 setattr(row, key, value)
             row.content_hash = digest
             row.updated = now
+            self._index_for_search(s, row)
             return "updated"
+
+    def _index_for_search(self, session: Session, row: DocumentRow) -> None:
+        """Search hook, run where a document is saved (new or changed), in the same
+        transaction: on SQLite its Snowball-stemmed title and text go into the stemmed
+        FTS5 table (a trigger cannot stem). A no-op where the database stems by itself."""
+        if self.is_sqlite:
+            sqlite_only.index_stemmed(session, row.id, row.title, row.text, row.language)
 
     def document(self, doc_id: int) -> DocumentRow | None:
         with self.session() as s:
@@ -253,18 +262,37 @@ class Store:
 
     def fulltext(self, query: str, limit: int = 50,
                  ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """Full-text search; the dialect's own index answers."""
+        """Search hook: documents matching the free text `query`, Swedish-aware (words
+        stemmed; a word typed as an operator or a quote is only a word, never a syntax
+        error), all words required, the last also as a prefix.
+
+        Returns up to `limit` (document id, score) pairs, best first; the score is
+        **higher-is-better** (SQLite: -bm25 with the title weighted 3:1; PostgreSQL:
+        ts_rank with the Swedish configuration). `ids` restricts the answer to those
+        documents. A query with no word in it gives []."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
-                return sqlite_only.search_ids(conn, query, limit)
+                return sqlite_only.search_stemmed(conn, query, limit, ids)
             return postgres_only.search_ids(conn, query, limit, ids)
 
     def nearest(self, vector: np.ndarray, model_id: str, k: int) -> list[tuple[int, float]]:
-        """(document id, cosine) of the k nearest stored vectors, best first."""
-        with self.engine.begin() as conn:
-            if self.has_pgvector:  # HNSW (cosine) index
-                return postgres_only.nearest_hnsw(conn, vector, model_id, k)
-            return exact_nearest(conn, vector, model_id, k)
+        """Search hook: the `k` documents whose stored vector (model `model_id`, for their
+        current or last embedded content) is closest to `vector`, as (document id,
+        cosine), highest cosine first. SQLite: an exact search over a matrix kept in
+        memory and topped up when the embeddings table grows; PostgreSQL: pgvector."""
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                if self.has_pgvector:  # HNSW (cosine) index
+                    return postgres_only.nearest_hnsw(conn, vector, model_id, k)
+                return exact_nearest(conn, vector, model_id, k)
+        matrices = self.__dict__.setdefault("_vector_matrices", {})
+        matrix = matrices.get(model_id)
+        if matrix is None:
+            matrix = matrices.setdefault(model_id, sqlite_only.VectorMatrix(model_id))
+        with matrix.lock:
+            with self.engine.connect() as conn:
+                matrix.refresh(conn)
+            return matrix.nearest(vector, k)
 
     # -- embeddings --------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ the migrations that call it may assume SQLite."""
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
+import numpy as np
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 
@@ -92,3 +94,205 @@ def search_ids(conn: Connection, user_query: str, limit: int = 50) -> list[tuple
         {"q": query, "limit": limit},
     )
     return [(int(r[0]), float(r[1])) for r in rows]
+
+
+# -- Swedish-aware full-text and exact vector search (omvarld.search) -------------------
+# FTS5 cannot stem Swedish, and a trigger cannot call Python: the store writes each
+# document's Snowball-stemmed title and text into a second FTS5 table where it saves the
+# document (`index_stemmed`), and a query is stemmed the same way before it is matched.
+# The stemmed table keeps its own content, so a changed document is replaced by rowid
+# without recomputing its old stems.
+
+STEM_TABLE = "documents_stem_fts"
+
+_STEM_DDL = [
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {STEM_TABLE} USING fts5(
+        title, text, tokenize="unicode61 remove_diacritics 0")""",
+    f"""CREATE TRIGGER IF NOT EXISTS documents_stem_fts_ad AFTER DELETE ON documents BEGIN
+        DELETE FROM {STEM_TABLE} WHERE rowid = old.id;
+    END""",
+]
+
+_STEM_DROP = [
+    "DROP TRIGGER IF EXISTS documents_stem_fts_ad",
+    f"DROP TABLE IF EXISTS {STEM_TABLE}",
+]
+
+# Document language (ISO 639-1) → Snowball algorithm. Anything else is only lower-cased.
+SNOWBALL = {
+    "sv": "swedish", "en": "english", "da": "danish", "no": "norwegian", "nb": "norwegian",
+    "nn": "norwegian", "de": "german", "fi": "finnish", "fr": "french", "nl": "dutch",
+    "es": "spanish", "it": "italian", "pt": "portuguese", "pl": "polish",
+}
+# A query's language is unknown: each word is looked up in every form these languages
+# would have stemmed it to (and unstemmed, for documents of other languages).
+QUERY_LANGUAGES = ("sv", "en", "da")
+MAX_QUERY_WORDS = 32
+_stem_caches: dict[str, dict[str, str]] = {}
+
+
+def _stemmer(language: str | None) -> Any:
+    import snowballstemmer
+
+    algorithm = SNOWBALL.get((language or "").lower()[:2])
+    return snowballstemmer.stemmer(algorithm) if algorithm else None
+
+
+def stem_words(words: list[str], language: str | None) -> list[str]:
+    """Lower-cased Snowball stems of `words` for `language` (cached per word: the
+    vocabulary of a corpus is small next to its length)."""
+    key = SNOWBALL.get((language or "").lower()[:2], "")
+    cache = _stem_caches.setdefault(key, {})
+    stemmer = None
+    out = []
+    for word in words:
+        lowered = word.lower()
+        stem = cache.get(lowered)
+        if stem is None:
+            if key:
+                stemmer = stemmer or _stemmer(language)
+                stem = stemmer.stemWord(lowered)
+            else:
+                stem = lowered
+            if len(cache) < 500_000:
+                cache[lowered] = stem
+        out.append(stem)
+    return out
+
+
+def stem_text(value: str | None, language: str | None) -> str:
+    """`value` as space-separated stems: what the stemmed index holds."""
+    return " ".join(stem_words(_TOKEN.findall(value or ""), language))
+
+
+def create_stemmed(conn: Connection) -> None:
+    for ddl in _STEM_DDL:
+        conn.execute(text(ddl))
+
+
+def drop_stemmed(conn: Connection) -> None:
+    for ddl in _STEM_DROP:
+        conn.execute(text(ddl))
+
+
+def index_stemmed(conn: Any, doc_id: int, title: str, body: str, language: str | None) -> None:
+    """(Re-)index one document in the stemmed table; `conn` is a Connection or Session
+    inside the transaction that saves the document."""
+    conn.execute(text(f"DELETE FROM {STEM_TABLE} WHERE rowid = :id"), {"id": doc_id})
+    conn.execute(
+        text(f"INSERT INTO {STEM_TABLE}(rowid, title, text) VALUES (:id, :title, :text)"),
+        {"id": doc_id, "title": stem_text(title, language), "text": stem_text(body, language)},
+    )
+
+
+def reindex_stemmed(conn: Connection, batch: int = 500) -> int:
+    """Index every stored document in the stemmed table (a migration's backfill)."""
+    conn.execute(text(f"DELETE FROM {STEM_TABLE}"))
+    last, done = 0, 0
+    while True:
+        rows = conn.execute(
+            text("SELECT id, title, text, language FROM documents WHERE id > :last "
+                 "ORDER BY id LIMIT :n"), {"last": last, "n": batch}).all()
+        if not rows:
+            return done
+        conn.execute(
+            text(f"INSERT INTO {STEM_TABLE}(rowid, title, text) VALUES (:id, :title, :text)"),
+            [{"id": r[0], "title": stem_text(r[1], r[3]), "text": stem_text(r[2], r[3])}
+             for r in rows],
+        )
+        last, done = rows[-1][0], done + len(rows)
+
+
+def stemmed_query(user_query: str) -> str | None:
+    """Free text as a safe FTS5 query over the stemmed table: each word becomes its
+    stems in the query languages, quoted (typed operators and quotes are only words),
+    OR-ed; all words required; the last word also a prefix when it has three letters
+    or more (a query typed as you go, and Swedish compounds: "bostad" finds
+    "bostadsbyggande")."""
+    words = _TOKEN.findall(user_query)[:MAX_QUERY_WORDS]
+    if not words:
+        return None
+    groups = []
+    for n, word in enumerate(words):
+        forms = {word.lower()}
+        for language in QUERY_LANGUAGES:
+            forms.update(stem_words([word], language))
+        prefix = n == len(words) - 1 and len(word) >= 3
+        terms = sorted(f'"{f}"*' if prefix else f'"{f}"' for f in forms if f)
+        groups.append("(" + " OR ".join(terms) + ")")
+    return " AND ".join(groups)
+
+
+def search_stemmed(conn: Connection, user_query: str, limit: int,
+                   ids: Any = None) -> list[tuple[int, float]]:
+    """(document id, -bm25) best first — higher is better — over the stemmed table,
+    title weighted three times the text; only among `ids` when given."""
+    query = stemmed_query(user_query)
+    if query is None:
+        return []
+    sql = (f"SELECT rowid, bm25({STEM_TABLE}, 3.0, 1.0) AS rank FROM {STEM_TABLE} "
+           f"WHERE {STEM_TABLE} MATCH :q")
+    params: dict[str, Any] = {"q": query, "limit": int(limit)}
+    if ids is not None:
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return []
+        if len(wanted) <= 900:
+            sql += " AND rowid IN (" + ",".join(str(i) for i in wanted) + ")"
+        else:  # too many to list: match, then keep the wanted ones
+            keep = set(wanted)
+            rows = conn.execute(text(sql + " ORDER BY rank"), params).all()
+            return [(int(r[0]), -float(r[1])) for r in rows if r[0] in keep][:limit]
+    rows = conn.execute(text(sql + " ORDER BY rank LIMIT :limit"), params).all()
+    return [(int(r[0]), -float(r[1])) for r in rows]
+
+
+class VectorMatrix:
+    """Document vectors of one model as one float32 matrix in memory, for an exact
+    cosine search (100,000 x 384 is ~150 MB and a few milliseconds per query). Loaded
+    once, then topped up with the embeddings rows added since (`rowid` only grows):
+    embeddings are only ever inserted, so a growing table is the one thing to watch."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.last_rowid = 0
+        self.ids = np.empty(0, dtype=np.int64)
+        self.matrix = np.empty((0, 0), dtype=np.float32)
+        self.lock = threading.Lock()
+
+    def refresh(self, conn: Connection) -> None:
+        newest = conn.execute(text("SELECT max(rowid) FROM embeddings")).scalar() or 0
+        if newest <= self.last_rowid:
+            return
+        rows = conn.execute(
+            text("SELECT d.id, e.vector, e.rowid FROM embeddings e "
+                 "JOIN documents d ON d.content_hash = e.content_hash "
+                 "WHERE e.model_id = :model AND e.rowid > :last"),
+            {"model": self.model_id, "last": self.last_rowid},
+        ).all()
+        self.last_rowid = int(newest)
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.maximum(norms, 1e-12)
+        if len(self.ids):
+            keep = ~np.isin(self.ids, ids)  # a changed document: its new vector wins
+            ids = np.concatenate([self.ids[keep], ids])
+            vectors = np.concatenate([self.matrix[keep], vectors])
+        self.ids, self.matrix = ids, np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not len(self.ids) or k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        if query.shape[0] != self.matrix.shape[1]:
+            raise ValueError(f"a {query.shape[0]}-dimensional query against "
+                             f"{self.matrix.shape[1]}-dimensional vectors of {self.model_id}")
+        cosines = self.matrix @ query
+        k = min(k, len(cosines))
+        top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(k)
+        top = top[np.argsort(-cosines[top], kind="stable")]
+        return [(int(self.ids[i]), float(cosines[i])) for i in top]
