@@ -36,7 +36,14 @@ _DEADLINE_CUE = re.compile(
     r"remissvar\w*\s+ska\s+ha\s+kommit\s+in"
     r"|sista\s+dag(?:en)?\s+(?:att|för\s+att)\s+(?:svara|lämna)"
     r"|svar(?:en)?\s+på\s+remissen\s+ska\s+ha\s+kommit\s+in"
-    r"|yttrande(?:t|n)?\s+ska\s+ha\s+kommit\s+in",
+    r"|yttrande(?:t|n)?\s+ska\s+ha\s+kommit\s+in"
+    # Boverket: "Svar senast 15 januari 2027."; Trafikverket's granskning: "Synpunkter på
+    # granskningshandlingarna ska ha kommit in till Trafikverket senast den 8 januari 2027."
+    r"|\bsvar\s+senast\b"
+    r"|synpunkter\b[^.]{0,80}?\bska\s+ha\s+kommit\s+in"
+    # Danish høringer: "Høringsfristen er den 27. november 2026."
+    r"|høringsfrist\w*"
+    r"|frist\w*\s+for\s+(?:at\s+(?:afgive|sende)\s+)?høringssvar",
     re.IGNORECASE,
 )
 _MONTHS_DA = "januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december"
@@ -47,7 +54,8 @@ _WRITTEN_DATE_ANY = re.compile(
 )
 # A publication date may be at most this far ahead of today (time zones, embargo lifts).
 FUTURE_TOLERANCE = timedelta(days=2)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at . ! ? — but not after a Danish ordinal day ("den 27. november 2026").
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\s\d\.)(?<!\s\d\d\.)\s+|\n+")
 _DATEPARSER_SETTINGS = {
     "DATE_ORDER": "DMY",
     "PREFER_DAY_OF_MONTH": "first",
@@ -82,16 +90,17 @@ def parse_remiss_deadline(text: str | None) -> date | None:
     """The response deadline of a remiss, from the sentence that announces it.
 
     Only sentences with a deadline phrase count (see the module docstring); the first date
-    written out in such a sentence is the deadline.
+    written out in such a sentence is the deadline. Danish høringer ("Høringsfristen er den
+    27. november 2026") are read the same way.
     """
     if not text:
         return None
     for sentence in _SENTENCE_END.split(text):
         if not _DEADLINE_CUE.search(sentence):
             continue
-        written = _WRITTEN_DATE.search(sentence)
+        written = _WRITTEN_DATE_ANY.search(sentence)
         if written:
-            found = parse_swedish_date(written.group(0))
+            found = parse_date(written.group(0))
             if found:
                 return found
     return None
