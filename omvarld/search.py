@@ -173,6 +173,14 @@ def similar(store: Store, doc_id: int, *, k: int = 5, encoder: Encoder | None = 
                  np.array([s for _, s in pairs], dtype=np.float64), SearchQuery())
 
 
+def hits(store: Store, ids: Sequence[int], scores: Sequence[float] | None = None,
+         text: str = "") -> list[Hit]:
+    """Documents `ids` as hits, in that order (a missing id is left out); the snippet
+    around the first of the words of `text`, else the beginning of the text."""
+    values = np.zeros(len(ids)) if scores is None else np.asarray(scores, dtype=np.float64)
+    return _hits(store, np.asarray(list(ids), dtype=np.int64), values, SearchQuery(text=text))
+
+
 # -- matching -----------------------------------------------------------------------------
 
 

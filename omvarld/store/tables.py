@@ -256,12 +256,15 @@ class WatchSubscriberRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     delivery: Mapped[str] = mapped_column(String(8), default="digest")
     created: Mapped[datetime] = mapped_column(DateTime)
+    # Id of the last match e-mailed to this person (the watch's newest when subscribing):
+    # a failed send is retried for this person alone and nobody gets a match twice.
+    sent_through: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WatchMatchRow(Base):
-    """A document a watch matched, once per watch and document; `notified` is when its
-    e-mail subscribers were told (set at once for what was stored when the watch was
-    saved or edited: the analyst saw those in the preview)."""
+    """A document a watch matched, once per watch and document. `announce` is false for
+    what was already stored when the watch was saved or edited (the analyst saw those in
+    the preview): only matches found later are e-mailed as they arrive."""
 
     __tablename__ = "watch_matches"
     __table_args__ = (UniqueConstraint("watch_id", "document_id"),)
@@ -272,4 +275,4 @@ class WatchMatchRow(Base):
     document_id: Mapped[int] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     matched: Mapped[datetime] = mapped_column(DateTime)
-    notified: Mapped[datetime | None] = mapped_column(DateTime)
+    announce: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("delivery", sa.String(8), nullable=False),
         sa.Column("created", sa.DateTime, nullable=False),
+        sa.Column("sent_through", sa.Integer, nullable=False, server_default="0"),
         sa.UniqueConstraint("watch_id", "email"),
     )
     op.create_table(
@@ -52,7 +53,7 @@ def upgrade() -> None:
                   sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False,
                   index=True),
         sa.Column("matched", sa.DateTime, nullable=False),
-        sa.Column("notified", sa.DateTime),
+        sa.Column("announce", sa.Boolean, nullable=False),
         sa.UniqueConstraint("watch_id", "document_id"),
     )
     bind = op.get_bind()
