@@ -130,19 +130,26 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
-def pgvector_url(tmp_path_factory):
+def pgvector_url():
     """pgserver's private PostgreSQL 16 with pgvector, started once per session in a
     temporary folder and stopped after it."""
+    import shutil
+    import tempfile
+
+    # Not under pytest's folder: as root, pgserver runs the server as its own user, which
+    # must reach the data folder (pytest's temporary folders are private to root).
+    folder = tempfile.mkdtemp(prefix="omvarld-pgserver-")
     try:
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        server = pgserver.get_server(folder, cleanup_mode="stop")
         uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/…
         url = _fresh_database("postgresql+psycopg://" + uri.split("://", 1)[1], "omvarld")
     except Exception as exc:
         _unreachable("pgserver's PostgreSQL with pgvector", exc)
     yield url
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _empty_schema(url: str) -> None:

@@ -89,13 +89,30 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))  # configparser
-        with _MIGRATION_LOCK, self.engine.begin() as conn:
+        with _MIGRATION_LOCK, self._sqlite_file_lock(), self.engine.begin() as conn:
             if not self.is_sqlite:
                 postgres_only.advisory_lock(conn)  # two workers opening a fresh database
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             if not self.is_sqlite:
                 self.has_pgvector = postgres_only.ensure_vectors(conn)
+
+    @contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        """Two processes opening one fresh SQLite file: one migrates, the other waits
+        (SQLite's DDL does not lock until it writes, so both would create the tables)."""
+        path = self.url.removeprefix("sqlite:///") if self.is_sqlite else ":memory:"
+        if path == ":memory:" or not path:
+            yield
+            return
+        import fcntl
+
+        with open(f"{path}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _insert(self, table: Table) -> Insert:
         """The dialect's INSERT, which knows ON CONFLICT."""
@@ -318,21 +335,13 @@ class Store:
             with self.engine.begin() as conn:
                 postgres_only.put_embeddings(conn, vectors, model_id, self.has_pgvector)
             return
-        with self.session() as s:
-            present = {
-                h for (h,) in s.execute(
-                    select(EmbeddingRow.content_hash).where(
-                        EmbeddingRow.model_id == model_id,
-                        EmbeddingRow.content_hash.in_(list(vectors)),
-                    )
-                )
-            }
-            for h, vec in vectors.items():
-                if h in present:
-                    continue
-                arr = np.asarray(vec, dtype=np.float32)
-                s.add(EmbeddingRow(content_hash=h, model_id=model_id, dim=int(arr.shape[0]),
-                                   vector=arr.tobytes()))
+        rows = []
+        for h, vec in vectors.items():
+            arr = np.asarray(vec, dtype=np.float32)
+            rows.append({"content_hash": h, "model_id": model_id, "dim": int(arr.shape[0]),
+                         "vector": arr.tobytes()})
+        with self.session() as s:  # a vector stored meanwhile by another worker is kept
+            s.execute(self._insert(EmbeddingRow.__table__).on_conflict_do_nothing(), rows)
 
     # -- crawl runs --------------------------------------------------------------------
 
