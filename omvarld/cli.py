@@ -163,27 +163,44 @@ def digest(
     week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47; default: this week."
                                              )] = None,
     out: Annotated[Path | None, typer.Option(help="Folder; default OMVARLD_DIGEST_DIR.")] = None,
-    per_area: Annotated[int, typer.Option(min=1, help="Entries per focus area.")] = 10,
-    max_age_days: Annotated[int, typer.Option(
-        help="Leave out documents published this many days before the week (0: no limit)."
-    )] = 60,
+    per_area: Annotated[int | None, typer.Option(
+        min=1, help="Entries per focus area; default: digest.yaml.")] = None,
+    max_age_days: Annotated[int | None, typer.Option(
+        help="Leave out documents published this many days before the week (0: no limit); "
+             "default: digest.yaml."
+    )] = None,
+    send: Annotated[bool, typer.Option(
+        "--send", help="E-mail it to the recipients in digest.yaml (once per week).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --send: send again to those who already have it.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --send: build the messages but send nothing.")] = False,
 ) -> None:
-    """Write the week's digest as HTML and Markdown.
+    """Write the week's digest (HTML page, Markdown, PDF, .ics, e-mail) and, with --send,
+    e-mail it over SMTP (OMVARLD_SMTP_*; the password only from OMVARLD_SMTP_PASSWORD).
 
-    Example: omvarld digest --week 2026-W47
+    Example: omvarld digest --week 2026-W47 --send
     """
     from omvarld.config import load_focus_areas
-    from omvarld.digest import current_week, write_digest
+    from omvarld.digest import current_week, send_digest, write_digest
     from omvarld.settings import get_settings
     from omvarld.store import Store
 
+    age: int | str | None = "config" if max_age_days is None else (max_age_days or None)
     with _errors():
         week = week or current_week()
-        paths = write_digest(Store.open(), week, out or get_settings().digest_dir,
-                             areas=load_focus_areas(), per_area=per_area,
-                             max_age_days=max_age_days or None)
+        folder = out or get_settings().digest_dir
+        if send:
+            result = send_digest(Store.open(), week, force=force, dry_run=dry_run,
+                                 out_dir=folder, per_area=per_area, max_age_days=age)
+            paths = result.paths
+        else:
+            paths = write_digest(Store.open(), week, folder, areas=load_focus_areas(),
+                                 per_area=per_area, max_age_days=age)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
+    if send:
+        console.print(result.summary())
 
 
 @app.command()

@@ -12,21 +12,27 @@ decides which consultations are still open, so re-running a week never changes i
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
 import re
 import tempfile
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from omvarld import __version__
 from omvarld.config import FocusAreas
+from omvarld.digest_config import DigestConfig, Ranking, load_digest_config
+from omvarld.digest_positions import Positions, load_positions
 from omvarld.errors import OmvarldError
 from omvarld.model import DOC_TYPE_NAMES_SV, LEVEL_NAMES_SV, Digest, DigestEntry
 from omvarld.store import Store
@@ -216,9 +222,57 @@ def extractive_summary(
 # -- building -------------------------------------------------------------------------------
 
 
-def _rank_key(row: DocumentRow, label: LabelRow) -> tuple[Any, ...]:
+class PositionFlag(BaseModel):
+    """One of Malmö's stated positions a document touches, with what matched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    area: str
+    statement: str
+    terms: list[str]
+    sentence: str | None = None
+    source: str | None = None
+    kind: str = "malmo"
+
+
+class WeeklyEntry(DigestEntry):
+    """A digest entry with what the weekly digest adds: every publisher of the story
+    (near-duplicates collapsed into this entry), whether the story is new this week, the
+    positions it touches and the priority it was ranked by."""
+
+    publishers: list[str] = Field(default_factory=list)
+    story_size: int = 1
+    novel: bool = True
+    positions: list[PositionFlag] = Field(default_factory=list)
+    priority: float = 0.0
+    areas: list[str] = Field(default_factory=list)
+
+
+class StakeholderCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str
+    documents: int
+
+
+class WeeklyDigest(Digest):
+    """One ISO week's digest: `Digest` plus positions, stakeholders and trends."""
+
+    areas: dict[str, list[WeeklyEntry]]
+    consultations: list[WeeklyEntry]
+    touching: list[WeeklyEntry] = Field(default_factory=list)
+    stakeholders: list[StakeholderCount] = Field(default_factory=list)
+    trend_weeks: list[str] = Field(default_factory=list)
+    trends: dict[str, list[int]] = Field(default_factory=dict)
+    consultation_weeks: int = 8
+
+
+def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
     published = row.published.toordinal() if row.published else 0
     return (
+        -round(priority, 6),
         -float(label.score),
         DOC_TYPE_RANK.get(row.doc_type, _UNKNOWN_RANK),
         LEVEL_RANK.get(row.level, _UNKNOWN_RANK),
@@ -239,14 +293,27 @@ def _terms(evidence: dict[str, Any] | None) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def _entry(row: DocumentRow, label: LabelRow | None) -> DigestEntry:
+def _entry(
+    row: DocumentRow,
+    label: LabelRow | None,
+    *,
+    story: _Story | None = None,
+    positions: list[PositionFlag] | None = None,
+    priority: float = 0.0,
+    area_ids: Iterable[str] = (),
+) -> WeeklyEntry:
     evidence = (label.evidence if label is not None else None) or {}
     sentence = _one_line(evidence.get("sentence"))
-    return DigestEntry(
+    publisher = _one_line(row.publisher)
+    publishers = [publisher]
+    if story is not None:
+        publishers += [p for p in story.publishers if p != publisher]
+    wanted = set(area_ids)
+    return WeeklyEntry(
         document_id=row.id,
         title=_one_line(row.title),
         url=row.url,
-        publisher=_one_line(row.publisher),
+        publisher=publisher,
         level=row.level,
         doc_type=row.doc_type,
         published=row.published,
@@ -256,6 +323,12 @@ def _entry(row: DocumentRow, label: LabelRow | None) -> DigestEntry:
         terms=_terms(evidence),
         sentence=_cap(sentence, EVIDENCE_MAX_CHARS) if sentence else None,
         deadline=row.deadline,
+        publishers=[p for p in publishers if p],
+        story_size=story.size if story is not None else 1,
+        novel=story.novel if story is not None else True,
+        positions=positions or [],
+        priority=round(priority, 4),
+        areas=sorted({lab.area for lab in row.labels if lab.accepted and lab.area in wanted}),
     )
 
 
@@ -266,21 +339,164 @@ def _best_label(row: DocumentRow, area_ids: Iterable[str]) -> LabelRow | None:
     return min(accepted, key=lambda lab: (-lab.score, lab.area), default=None)
 
 
+class _Story:
+    """A document's near-duplicate group as the digest needs it."""
+
+    def __init__(self, members: list[DocumentRow], week_start_utc: datetime) -> None:
+        members = sorted(members, key=lambda r: (r.first_seen, r.id))
+        self.size = len(members)
+        self.publishers = list(dict.fromkeys(_one_line(r.publisher) for r in members))
+        # New this week: no member was seen before the week began.
+        self.novel = members[0].first_seen >= week_start_utc if members else True
+
+
+def _stories(store: Store, rows: list[DocumentRow], week_start_utc: datetime) -> dict[int, _Story]:
+    """Story of every week document that has one with more than itself."""
+    story_ids = {r.story_id for r in rows if r.story_id is not None}
+    if not story_ids:
+        return {}
+    members: dict[int, list[DocumentRow]] = {}
+    for member in store.story_members(story_ids):
+        members.setdefault(member.story_id, []).append(member)
+    stories = {sid: _Story(group, week_start_utc) for sid, group in members.items()}
+    return {r.id: stories[r.story_id] for r in rows if r.story_id in stories}
+
+
+def _story_key(row: DocumentRow) -> int:
+    return row.story_id if row.story_id is not None else -row.id
+
+
+def _position_flags(
+    rows: Iterable[DocumentRow], positions: Positions | None, area_ids: list[str]
+) -> dict[int, list[PositionFlag]]:
+    """Positions touched by each document classified in at least one area."""
+    if positions is None or not positions.positions:
+        return {}
+
+    wanted = set(area_ids)
+    todo = [
+        (row, {lab.area for lab in row.labels if lab.accepted and lab.area in wanted})
+        for row in rows
+    ]
+    todo = [(row, doc_areas) for row, doc_areas in todo if doc_areas or row.deadline]
+    if not todo:
+        return {}
+    matcher = _position_matcher(positions)
+    out: dict[int, list[PositionFlag]] = {}
+    for row, doc_areas in todo:
+        found = matcher.match(row.title, row.summary or "", row.text or "", row.language,
+                              doc_areas)
+        flags = []
+        for match in found:
+            position = positions.get(match.position_id)
+            flags.append(PositionFlag(
+                id=position.id, area=position.area, statement=position.short,
+                terms=list(match.terms)[:MAX_TERMS],
+                sentence=_cap(match.sentence, EVIDENCE_MAX_CHARS) if match.sentence else None,
+                source=position.source, kind=position.kind,
+            ))
+        if flags:
+            out[row.id] = flags
+    return out
+
+
+_MATCHERS: dict[str, Any] = {}
+
+
+def _position_matcher(positions: Positions) -> Any:
+    """One matcher per set of positions and process: building one reads every term."""
+    from omvarld.digest_positions import PositionMatcher
+
+    key = hashlib.sha256(positions.model_dump_json().encode("utf-8")).hexdigest()
+    if key not in _MATCHERS:
+        _MATCHERS.clear()
+        _MATCHERS[key] = PositionMatcher(positions)
+    return _MATCHERS[key]
+
+
+def _priority(row: DocumentRow, label: LabelRow, novel: bool, touches: bool,
+              ranking: Ranking) -> float:
+    return (
+        float(label.score)
+        + ranking.doc_type.get(row.doc_type, 0.0)
+        + ranking.level.get(row.level, 0.0)
+        + (ranking.novelty if novel else 0.0)
+        + (ranking.position if touches else 0.0)
+    )
+
+
+def _in_age(published: date | None, week_start: date, max_age_days: int | None) -> bool:
+    if max_age_days is None or published is None:
+        return True
+    return published >= week_start - timedelta(days=max_age_days)
+
+
+def weekly_counts(
+    store: Store,
+    week: str,
+    area_ids: list[str],
+    *,
+    weeks: int = 12,
+    max_age_days: int | None = 60,
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Documents per area and week over the `weeks` weeks ending with `week` (oldest
+    first), counted the way a digest selects them: first seen in the week, backlog out."""
+    start, _ = parse_week(week)
+    starts = [start - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    bounds = [_week_bounds_utc(s, s + timedelta(days=6)) for s in starts]
+    names = []
+    for s in starts:
+        iso = s.isocalendar()
+        names.append(f"{iso.year}-W{iso.week:02d}")
+    counts = {a: [0] * weeks for a in area_ids}
+    with store.session() as session:
+        rows = session.execute(
+            select(DocumentRow.first_seen, DocumentRow.published, LabelRow.area)
+            .join(LabelRow, LabelRow.document_id == DocumentRow.id)
+            .where(
+                LabelRow.accepted.is_(True),
+                LabelRow.area.in_(area_ids),
+                DocumentRow.first_seen >= bounds[0][0],
+                DocumentRow.first_seen < bounds[-1][1],
+            )
+        )
+        firsts = [b[0] for b in bounds]
+        for first_seen, published, area in rows:
+            index = bisect_right(firsts, first_seen) - 1
+            if index >= 0 and _in_age(published, starts[index], max_age_days):
+                counts[area][index] += 1
+    return names, counts
+
+
 def build_digest(
     store: Store,
     week: str,
     *,
     areas: FocusAreas,
-    per_area: int = 10,
-    max_age_days: int | None = 60,
+    per_area: int | None = None,
+    max_age_days: int | Literal["config"] | None = "config",
     now: datetime | None = None,
-) -> Digest:
+    config: DigestConfig | None = None,
+    positions: Positions | None = None,
+) -> WeeklyDigest:
     """Build the digest of `week` from what was first stored during that week.
 
     Selection is by first-seen time, not publication date: a digest reports what is new
     *to us*, so nothing is reported twice and nothing falls between two weeks. Documents
     published more than `max_age_days` before the week are left out so a first crawl's
-    backlog does not flood one digest (`None` keeps everything, for replays)."""
+    backlog does not flood one digest (`None` keeps everything, for replays).
+
+    Within an area, entries are ranked by priority: the classifier's score plus weights
+    for document type, level, novelty (the story is new this week) and touching one of
+    Malmö's positions (`digest.yaml: ranking`). Near-duplicates (one story) become one
+    entry that lists every publisher. `config` and `positions` default to the files in
+    the configuration folder."""
+    config = config or load_digest_config()
+    if positions is None:
+        positions = load_positions().check_areas(areas)
+    per_area = config.per_area if per_area is None else per_area
+    if max_age_days == "config":
+        max_age_days = config.max_age_days
     if per_area < 1:
         raise OmvarldError(f"per_area must be at least 1; got {per_area}")
     start, end = parse_week(week)
@@ -291,37 +507,81 @@ def build_digest(
 
     first, after = _week_bounds_utc(start, end)
     seen = store.documents_first_seen(first, after)
-    if max_age_days is None:
-        rows = seen
-    else:
-        oldest = start - timedelta(days=max_age_days)
-        rows = [r for r in seen if r.published is None or r.published >= oldest]
+    rows = [r for r in seen if _in_age(r.published, start, max_age_days)]
     if len(rows) < len(seen):
         log.info(
             "digest %s: %d of %d documents left out as published before %s (backlog)",
-            week_id,
-            len(seen) - len(rows),
-            len(seen),
+            week_id, len(seen) - len(rows), len(seen),
             start - timedelta(days=max_age_days or 0),
         )
 
-    by_area: dict[str, list[DigestEntry]] = {}
+    stories = _stories(store, rows, first)
+    window = timedelta(weeks=config.consultation_weeks)
+    open_rows = store.open_consultations(today, today + window)
+    flags = _position_flags({r.id: r for r in [*rows, *open_rows]}.values(), positions,
+                            areas.ids)
+
+    by_area: dict[str, list[WeeklyEntry]] = {}
     more: dict[str, int] = {}
+    best: dict[int, tuple[float, WeeklyEntry]] = {}
     for area_id in areas.ids:
-        candidates = [
-            (row, label)
-            for row in rows
-            for label in row.labels
-            if label.area == area_id and label.accepted
+        candidates = []
+        for row in rows:
+            for label in row.labels:
+                if label.area == area_id and label.accepted:
+                    story = stories.get(row.id)
+                    priority = _priority(row, label, story.novel if story else True,
+                                         row.id in flags, config.ranking)
+                    candidates.append((_rank_key(row, label, priority), row, label, priority))
+        candidates.sort(key=lambda item: item[0])
+        collapsed, keys = [], set()
+        for item in candidates:  # the best-ranked member stands for its story
+            key = _story_key(item[1])
+            if key not in keys:
+                keys.add(key)
+                collapsed.append(item)
+        entries = [
+            _entry(row, label, story=stories.get(row.id), positions=flags.get(row.id),
+                   priority=priority, area_ids=areas.ids)
+            for _, row, label, priority in collapsed[:per_area]
         ]
-        candidates.sort(key=lambda pair: _rank_key(*pair))
-        by_area[area_id] = [_entry(row, label) for row, label in candidates[:per_area]]
-        more[area_id] = max(0, len(candidates) - per_area)
+        by_area[area_id] = entries
+        more[area_id] = max(0, len(collapsed) - per_area)
+        for (_, row, _label, priority), entry in zip(collapsed, entries, strict=False):
+            key = _story_key(row)
+            if row.id in flags and (key not in best or priority > best[key][0]):
+                best[key] = (priority, entry)
+    # Documents beyond the shown entries may touch a position too: flag them all.
+    touching_rows = [r for r in rows if r.id in flags and _story_key(r) not in best]
+    for row in touching_rows:
+        label = _best_label(row, areas.ids)
+        if label is None:
+            continue
+        story = stories.get(row.id)
+        priority = _priority(row, label, story.novel if story else True, True, config.ranking)
+        key = _story_key(row)
+        if key not in best or priority > best[key][0]:
+            best[key] = (priority, _entry(row, label, story=story, positions=flags[row.id],
+                                          priority=priority, area_ids=areas.ids))
+    touching = [entry for _, entry in sorted(best.values(), key=lambda pe: (-pe[0],
+                                                                            pe[1].document_id))]
 
-    open_rows = store.open_consultations(today, today + CONSULTATION_WINDOW)
-    consultations = [_entry(row, _best_label(row, areas.ids)) for row in open_rows]
+    consultations = [
+        _entry(row, _best_label(row, areas.ids), positions=flags.get(row.id),
+               area_ids=areas.ids)
+        for row in open_rows
+    ]
+    stakeholders = [
+        StakeholderCount(name=name, kind=kind, documents=count)
+        for name, kind, count in (
+            store.top_stakeholders(first, after, config.stakeholders)
+            if config.stakeholders else []
+        )
+    ]
+    trend_weeks, trends = weekly_counts(store, week_id, areas.ids, weeks=config.trend_weeks,
+                                        max_age_days=max_age_days)
 
-    digest = Digest(
+    digest = WeeklyDigest(
         week=week_id,
         start=start,
         end=end,
@@ -330,13 +590,16 @@ def build_digest(
         more=more,
         consultations=consultations,
         documents_in_week=len(rows),
+        touching=touching,
+        stakeholders=stakeholders,
+        trend_weeks=trend_weeks,
+        trends=trends,
+        consultation_weeks=config.consultation_weeks,
     )
     log.info(
-        "digest %s: %d documents, %d entries, %d open consultations",
-        week_id,
-        len(rows),
-        sum(len(v) for v in by_area.values()),
-        len(consultations),
+        "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",
+        week_id, len(rows), sum(len(v) for v in by_area.values()), len(consultations),
+        len(touching),
     )
     return digest
 
@@ -408,6 +671,8 @@ def _environment(*, html: bool) -> Environment:
         md=_md,
         md_url=_md_url,
         score=_score,
+        stakeholder_kind_sv=lambda kind: STAKEHOLDER_KINDS_SV.get(kind, kind),
+        position_kind_sv=lambda kind: POSITION_KINDS_SV.get(kind, kind),
     )
     return env
 
@@ -424,28 +689,94 @@ _METHOD_SV = (
     "Så togs sammanställningen fram: dokument som samlades in för första gången denna vecka "
     "(utom äldre dokument som en första insamling hittar) klassificerades automatiskt mot "
     "Malmö stads fokusområden. Under varje område står dokumenten rangordnade efter "
-    "klassificerarens poäng, därefter dokumenttyp, nivå och datum. ”Varför” visar de termer ur "
-    "områdets ordlista och den mening i dokumentet som gav klassningen; sammanfattningen är "
-    "dokumentets egna första meningar, på dokumentets språk. Remisserna är dokument med sista "
-    "svarsdag inom {weeks} veckor."
+    "klassificerarens poäng, dokumenttyp (propositioner, lagförslag och utredningar före "
+    "nyheter), nivå, om frågan är ny och om den rör Malmös positioner; samma nyhet från flera "
+    "källor visas en gång med alla källor. ”Varför” visar de termer ur områdets ordlista och "
+    "den mening i dokumentet som gav klassningen; sammanfattningen är dokumentets egna första "
+    "meningar, på dokumentets språk. Remisserna är dokument med sista svarsdag inom {weeks} "
+    "veckor. Malmös positioner kommer ur positions.yaml (”Det här vill Malmö”)."
 )
 
+STAKEHOLDER_KINDS_SV: dict[str, str] = {
+    "authority": "myndighet",
+    "ministry": "departement",
+    "municipality": "kommun",
+    "region": "region",
+    "eu": "EU",
+    "party": "parti",
+    "regional_body": "regional aktör",
+    "organisation": "organisation",
+    "parliament": "riksdagen",
+    "government": "regeringen",
+}
+POSITION_KINDS_SV: dict[str, str] = {
+    "malmo": "Malmö stad",
+    "politician": "Malmös politiska ledning",
+    "regional_body": "regional samverkan där Malmö ingår",
+    "third_party": "enligt annan källa",
+}
 
-def _context(digest: Digest, areas: FocusAreas) -> dict[str, Any]:
-    """Everything the templates show, worked out once so the two formats agree."""
+
+def _number_sv(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",").replace(",0", "")
+
+
+def trend_line(counts: list[int]) -> str:
+    """ "5 denna vecka, 3 förra veckan (+2); i snitt 2,5 per vecka under 12 veckor"."""
+    if not counts:
+        return ""
+    this = counts[-1]
+    line = f"{this} denna vecka"
+    if len(counts) >= 2:
+        previous = counts[-2]
+        diff = this - previous
+        change = "oförändrat" if diff == 0 else f"{diff:+d}".replace("-", "−")
+        line += f", {previous} förra veckan ({change})"
+        line += (f"; i snitt {_number_sv(sum(counts[:-1]) / (len(counts) - 1))} per vecka "
+                 f"de {len(counts) - 1} veckorna före")
+    return line
+
+
+def _subset(digest: Digest, areas: FocusAreas) -> list[Any]:
+    return [a for a in areas.areas if a.id in digest.areas]
+
+
+def _context(
+    digest: Digest,
+    areas: FocusAreas,
+    *,
+    images: dict[str, str] | None = None,
+    more_url: str | None = None,
+    ics_href: str | None = None,
+    ics_attached: bool = False,
+) -> dict[str, Any]:
+    """Everything the templates show, worked out once so the formats agree."""
+    weekly = digest if isinstance(digest, WeeklyDigest) else None
+    shown_areas = _subset(digest, areas)
+    area_ids = [a.id for a in shown_areas]
     sections = []
-    for area in areas.areas:
+    trends = []
+    for area in shown_areas:
         entries = digest.areas.get(area.id, [])
         extra = digest.more.get(area.id, 0)
-        sections.append(
-            {
+        counts = weekly.trends.get(area.id, []) if weekly else []
+        section = {
+            "id": area.id,
+            "name": area.name("sv"),
+            "entries": entries,
+            "more": extra,
+            "more_url": more_url.format(area=area.id, week=digest.week) if more_url else None,
+            "total": len(entries) + extra,
+        }
+        sections.append(section)
+        if counts:
+            trends.append({
                 "id": area.id,
                 "name": area.name("sv"),
-                "entries": entries,
-                "more": extra,
-                "total": len(entries) + extra,
-            }
-        )
+                "src": (images or {}).get(area.id),
+                "line": trend_line(counts),
+                "counts": counts,
+            })
     today = digest.generated.astimezone(STOCKHOLM).date()
     consultations = []
     for entry in digest.consultations:
@@ -453,11 +784,18 @@ def _context(digest: Digest, areas: FocusAreas) -> dict[str, Any]:
         consultations.append(
             {"entry": entry, "days_left": days_left, "days_left_text": _days_left_sv(days_left)}
         )
-    weeks = CONSULTATION_WINDOW.days // 7
+    weeks = weekly.consultation_weeks if weekly else CONSULTATION_WINDOW.days // 7
     count = len(digest.consultations)
     consultations_line = (
         f"{count} {'öppen remiss' if count == 1 else 'öppna remisser'} att agera på "
         f"– sista svarsdag inom {weeks} veckor."
+    )
+    touching = [
+        e for e in (weekly.touching if weekly else [])
+        if any(p.area in area_ids for p in e.positions) or set(e.areas) & set(area_ids)
+    ]
+    touching_line = (
+        f"{len(touching)} dokument rör Malmös uttalade positioner."
     )
     shown = [e for s in sections for e in s["entries"]] + list(digest.consultations)
     iso = digest.start.isocalendar()
@@ -470,40 +808,108 @@ def _context(digest: Digest, areas: FocusAreas) -> dict[str, Any]:
         "matched": sum(s["total"] for s in sections),
         "consultations": consultations,
         "consultations_line": consultations_line,
+        "touching": touching,
+        "touching_line": touching_line,
+        "stakeholders": weekly.stakeholders if weekly else [],
+        "trends": trends,
+        "trend_weeks": len(weekly.trend_weeks) if weekly else 0,
         "window_weeks": weeks,
+        "ics_href": ics_href,
+        "ics_attached": ics_attached,
         "method": _METHOD_SV.format(weeks=weeks),
-        "publishers": sorted({e.publisher for e in shown if e.publisher}),
+        "publishers": sorted(
+            {p for e in shown for p in (getattr(e, "publishers", None) or [e.publisher]) if p}
+        ),
         "generated": digest.generated.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M"),
         "version": __version__,
     }
 
 
-def render_html(digest: Digest, areas: FocusAreas) -> str:
-    """The digest as a self-contained HTML page for a mail client: inline CSS, no scripts,
-    every scraped string escaped by the template engine."""
+def render_html(
+    digest: Digest,
+    areas: FocusAreas,
+    *,
+    images: dict[str, str] | None = None,
+    more_url: str | None = None,
+    ics_href: str | None = None,
+    ics_attached: bool = False,
+) -> str:
+    """The digest as one HTML document for a mail client and the web alike: inline CSS,
+    no scripts, every scraped string escaped by the template engine. `images` maps an
+    area id to its trend chart's `src` (a `data:` URI for a standalone page, a `cid:`
+    for an e-mail)."""
     template = _environment(html=True).get_template("digest.html.j2")
-    return template.render(**_context(digest, areas))
+    return template.render(**_context(digest, areas, images=images, more_url=more_url,
+                                      ics_href=ics_href, ics_attached=ics_attached))
 
 
-def render_markdown(digest: Digest, areas: FocusAreas) -> str:
-    """The same digest as Markdown, for chat, wikis and plain-text mail."""
+def render_markdown(digest: Digest, areas: FocusAreas, *, more_url: str | None = None) -> str:
+    """The same digest as Markdown, for chat, wikis and the plain-text part of the e-mail."""
     template = _environment(html=False).get_template("digest.md.j2")
-    return template.render(**_context(digest, areas))
+    return template.render(**_context(digest, areas, more_url=more_url))
+
+
+def only_areas(digest: WeeklyDigest, area_ids: Iterable[str]) -> WeeklyDigest:
+    """The digest narrowed to some areas, for recipients who follow only those."""
+    wanted = list(area_ids)
+    return digest.model_copy(update={
+        "areas": {a: v for a, v in digest.areas.items() if a in wanted},
+        "more": {a: v for a, v in digest.more.items() if a in wanted},
+        "trends": {a: v for a, v in digest.trends.items() if a in wanted},
+    })
+
+
+def trend_images(digest: WeeklyDigest) -> dict[str, bytes]:
+    """One PNG per area with a trend."""
+    from omvarld.digest_charts import trend_png
+
+    return {area: trend_png(counts, digest.trend_weeks) for area, counts in digest.trends.items()}
+
+
+def render_pdf(html: str) -> bytes:
+    """The standalone page as PDF (WeasyPrint: no browser needed; images are data URIs)."""
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return HTML(string=html).write_pdf()
 
 
 # -- writing --------------------------------------------------------------------------------
 
 
-def _write_atomically(path: Path, content: str) -> None:
+def _write_atomically(path: Path, content: str | bytes) -> None:
     """Temp file + rename: a reader (or the mailer) never sees half a digest."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
+        if isinstance(content, bytes):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(content)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def week_stamp(digest: Digest) -> datetime:
+    """The end of the digest's week (Monday 00:00 in Malmö): a fixed time to date files by,
+    so a regenerated digest has the same bytes."""
+    return datetime.combine(digest.end + timedelta(days=1), time(0), tzinfo=STOCKHOLM)
+
+
+def load_archived_digest(out_dir: Path | str, week: str) -> WeeklyDigest | None:
+    """The digest archived for `week` by `write_digest`, if any."""
+    path = Path(out_dir) / f"{week}.json"
+    if not path.is_file():
+        return None
+    return WeeklyDigest.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 def write_digest(
@@ -512,21 +918,49 @@ def write_digest(
     out_dir: Path | str,
     *,
     areas: FocusAreas,
-    per_area: int = 10,
-    max_age_days: int | None = 60,
+    per_area: int | None = None,
+    max_age_days: int | Literal["config"] | None = "config",
     now: datetime | None = None,
+    config: DigestConfig | None = None,
+    positions: Positions | None = None,
+    pdf: bool | None = None,
 ) -> dict[str, Path]:
-    """Build, render and write `out_dir/<week>.html` and `.md`, and record the digest.
+    """Build the week's digest and write it to `out_dir` in every format, and record it.
 
-    Idempotent: a re-run overwrites the same two files and updates the one record."""
-    digest = build_digest(
-        store, week, areas=areas, per_area=per_area, max_age_days=max_age_days, now=now
-    )
+    `<week>.html` (standalone page, charts inline), `.md`, `.pdf` (unless `pdf` or
+    `digest.yaml: pdf` says no), `.ics` (the consultations' deadlines), `.eml` (the
+    e-mail every-area recipients get) and `.json` (the digest itself: the archive a later
+    send reads). Idempotent: a re-run overwrites the same files and updates the one
+    record; with the same store and `now` the files are byte for byte the same."""
+    from omvarld.digest_delivery import build_message
+
+    config = config or load_digest_config()
+    digest = build_digest(store, week, areas=areas, per_area=per_area,
+                          max_age_days=max_age_days, now=now, config=config,
+                          positions=positions)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"html": out / f"{digest.week}.html", "markdown": out / f"{digest.week}.md"}
-    _write_atomically(paths["html"], render_html(digest, areas))
-    _write_atomically(paths["markdown"], render_markdown(digest, areas))
+    stem = out / digest.week
+    pngs = trend_images(digest)
+    html = render_html(digest, areas, images={a: _data_uri(b) for a, b in pngs.items()},
+                       more_url=config.more_url, ics_href=f"{digest.week}.ics")
+    paths = {"html": stem.with_suffix(".html"), "markdown": stem.with_suffix(".md")}
+    _write_atomically(paths["html"], html)
+    _write_atomically(paths["markdown"], render_markdown(digest, areas,
+                                                         more_url=config.more_url))
+    paths["ics"] = stem.with_suffix(".ics")
+    _write_atomically(paths["ics"], digest_ics(digest))
+    pdf_bytes = None
+    if config.pdf if pdf is None else pdf:
+        pdf_bytes = render_pdf(html)
+        paths["pdf"] = stem.with_suffix(".pdf")
+        _write_atomically(paths["pdf"], pdf_bytes)
+    message = build_message(digest, areas, config, recipients=[], pngs=pngs,
+                            pdf=pdf_bytes if config.attach_pdf else None)
+    paths["eml"] = stem.with_suffix(".eml")
+    _write_atomically(paths["eml"], message.as_bytes())
+    paths["json"] = stem.with_suffix(".json")
+    _write_atomically(paths["json"], digest.model_dump_json(indent=1))
     entries = sum(len(v) for v in digest.areas.values())
     store.record_digest(
         digest.week,
@@ -536,3 +970,25 @@ def write_digest(
     )
     log.info("digest %s written to %s", digest.week, out)
     return paths
+
+
+def digest_ics(digest: Digest) -> bytes:
+    """The open consultations' deadlines as an `.ics` calendar."""
+    from omvarld.digest_ics import consultations_ics
+
+    return consultations_ics(digest.consultations, week=digest.week, stamp=week_stamp(digest))
+
+
+def send_digest(
+    store: Store,
+    week: str,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    **options: Any,
+) -> Any:
+    """Build (or reuse) the week's digest and e-mail it to the configured recipients;
+    see `omvarld.digest_delivery.send_digest` (a `SendResult`)."""
+    from omvarld.digest_delivery import send_digest as _send
+
+    return _send(store, week, force=force, dry_run=dry_run, **options)

@@ -23,6 +23,7 @@ from omvarld.digest import (
     split_sentences,
     write_digest,
 )
+from omvarld.digest_positions import Positions
 from omvarld.errors import OmvarldError
 from omvarld.model import Document, Evidence, Label
 from omvarld.store import Store
@@ -41,6 +42,13 @@ SCRIPT_TITLE = "<script>alert(1)</script>"
 @pytest.fixture()
 def areas() -> FocusAreas:
     return load_focus_areas(CONFIG)
+
+
+@pytest.fixture(autouse=True)
+def no_positions(monkeypatch):
+    """Positions are tested in test_digest_positions.py; here they would only cost the
+    matcher's start-up."""
+    monkeypatch.setattr("omvarld.digest.load_positions", lambda: Positions())
 
 
 @pytest.fixture()
@@ -183,7 +191,7 @@ def test_no_age_limit_keeps_the_backlog(store, areas):
 # -- ranking ----------------------------------------------------------------------------------
 
 
-def test_ranked_by_score_then_type_then_level_then_date(store, areas):
+def test_ranked_by_priority_type_outweighs_a_higher_score_then_level_then_date(store, areas):
     add(store, "news-high", labels={"arbetsmarknad": 0.95}, doc_type="news")
     add(store, "report", labels={"arbetsmarknad": 0.7}, doc_type="report")
     add(store, "press", labels={"arbetsmarknad": 0.7}, doc_type="press_release")
@@ -200,18 +208,21 @@ def test_ranked_by_score_then_type_then_level_then_date(store, areas):
         published=date(2026, 11, 20),
     )
 
-    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+    digest = build_digest(store, WEEK, areas=areas, per_area=10, now=NOW)
 
+    # priority = score + type (proposition .45, sou .4, law .3, report .15, press .05,
+    # news 0) + level (eu/national .1, local 0) + novelty .1; ties by score, then date.
     assert titles(digest.areas["arbetsmarknad"]) == [
-        "Dokument news-high",
-        "Dokument proposition",
-        "Dokument law",
-        "Dokument report",
-        "Dokument press",
-        "Dokument sou-eu-newer",
-        "Dokument sou-eu",
-        "Dokument sou-local",
+        "Dokument proposition",  # 1.35
+        "Dokument law",  # 1.2, score 0.7
+        "Dokument sou-eu-newer",  # 1.2, score 0.6, newer
+        "Dokument sou-eu",  # 1.2
+        "Dokument news-high",  # 1.15: a news item below a proposition despite its score
+        "Dokument sou-local",  # 1.1
+        "Dokument report",  # 1.05
+        "Dokument press",  # 0.95
     ]
+    assert digest.areas["arbetsmarknad"][0].priority == 1.35
 
 
 def test_per_area_keeps_the_best_and_counts_the_rest(store, areas):
@@ -298,7 +309,7 @@ def test_open_consultations_within_eight_weeks_soonest_first(store, areas):
     assert titles(digest.consultations) == ["Dokument soon", "Dokument later", "Dokument last-day"]
     assert digest.consultations[0].score == 0.7
     html = render_html(digest, areas)
-    remisser = html.split("Att agera på: öppna remisser")[1]
+    remisser = html.split("Öppna remisser")[1]
     assert remisser.index("2026-11-25") < remisser.index("2026-12-14")
     assert "Dokument past" not in html
 
@@ -404,7 +415,8 @@ def test_markdown_lists_the_same_titles_as_html(store, areas):
     html_titles = re.findall(r'<a href="https://example\.se/[^"]+"[^>]*>([^<]+)</a>', html)
     md_titles = re.findall(r"\[([^\]]+)\]\(https://example\.se/", md)
     assert html_titles == md_titles
-    assert md_titles == ["Dokument c", "Dokument b", "Dokument a", "Dokument a", "Dokument c"]
+    # "Att agera på" (the open remiss) comes first, then the areas in configured order.
+    assert md_titles == ["Dokument c", "Dokument c", "Dokument b", "Dokument a", "Dokument a"]
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -419,9 +431,11 @@ def test_write_digest_writes_both_files_and_records_them(store, areas, tmp_path)
     add(store, "a", labels={"miljo": 0.9})
     paths = write_digest(store, WEEK, tmp_path / "out", areas=areas, now=NOW)
 
+    out = tmp_path / "out"
     assert paths == {
-        "html": tmp_path / "out" / "2026-W47.html",
-        "markdown": tmp_path / "out" / "2026-W47.md",
+        kind: out / f"2026-W47.{suffix}"
+        for kind, suffix in (("html", "html"), ("markdown", "md"), ("ics", "ics"),
+                             ("pdf", "pdf"), ("eml", "eml"), ("json", "json"))
     }
     assert "Dokument a" in paths["html"].read_text(encoding="utf-8")
     assert "Dokument a" in paths["markdown"].read_text(encoding="utf-8")
@@ -429,8 +443,9 @@ def test_write_digest_writes_both_files_and_records_them(store, areas, tmp_path)
     assert record is not None
     assert record.paths == {k: str(v) for k, v in paths.items()}
     assert record.entries == 1
+    assert paths["pdf"].read_bytes().startswith(b"%PDF-")
     # Nothing else is left behind (no temp files from the atomic write).
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-W47.html", "2026-W47.md"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
 
 
 def test_regenerating_a_week_gives_identical_files_and_one_record(store, areas, tmp_path):
@@ -438,18 +453,15 @@ def test_regenerating_a_week_gives_identical_files_and_one_record(store, areas, 
     add(store, "b", labels={"transport": 0.7}, deadline=date(2026, 12, 1))
 
     first = write_digest(store, WEEK, tmp_path, areas=areas, now=NOW)
-    html, md = first["html"].read_bytes(), first["markdown"].read_bytes()
+    before = {kind: path.read_bytes() for kind, path in first.items()}
     hash_before = store.digest_record(WEEK).content_hash
     second = write_digest(store, WEEK, tmp_path, areas=areas, now=NOW)
 
     assert second == first
-    assert second["html"].read_bytes() == html
-    assert second["markdown"].read_bytes() == md
+    # Every format, the PDF and the e-mail included, is byte for byte the same.
+    assert {kind: path.read_bytes() for kind, path in second.items()} == before
     assert digest_records(store) == 1
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("2026")) == [
-        "2026-W47.html",
-        "2026-W47.md",
-    ]
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("2026")]) == 6
     # A later run the same day stamps a new time but has the same content.
     write_digest(store, WEEK, tmp_path, areas=areas, now=NOW.replace(hour=9))
     assert store.digest_record(WEEK).content_hash == hash_before
