@@ -4,12 +4,14 @@ one CoR text are excerpts of real ones (tests/fixtures/consilium/ and cor/PROVEN
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import FIXTURES, fixture_response
+from scrapy.http import HtmlResponse
 
 from omvarld.model import Document
 from omvarld.replay import ReplayServer
@@ -37,8 +39,6 @@ def spider(cls, source: str, **kwargs):
 
 def page_file(source: str, url: str) -> str:
     """The fixture serving a public page URL, from the folder's routes.json."""
-    import json
-
     routes = json.loads((FIXTURES / source / "routes.json").read_text(encoding="utf-8"))
     path = urlsplit(url).path
     return next(f"{source}/{r['file']}" for r in routes["routes"] if r["path"] == path)
@@ -105,11 +105,9 @@ def test_a_council_listing_without_rows_is_a_changed_layout():
 
 
 def test_a_release_page_in_a_wrong_encoding_is_still_read():
-    s, requests = crawl_listing(ConsiliumSpider, "consilium")
+    _, requests = crawl_listing(ConsiliumSpider, "consilium")
     request = next(r for r in requests if "safe-third" in r.url)
     raw = (FIXTURES / page_file("consilium", SAFE_THIRD)).read_text(encoding="utf-8")
-    from scrapy.http import HtmlResponse
-
     response = HtmlResponse(
         url=request.url, body=raw.encode("cp1252", errors="replace"), encoding="cp1252"
     )
