@@ -9,9 +9,14 @@ lemmas by the classifier's own `VocabularyMatcher` (compounds included), so
 Many key terms are shared by several positions or are everyday words of their area
 ("Arbetsförmedlingen", "kollektivtrafik"); one of them alone says little. A document
 touches a position when it names at least two of the position's terms, at least one of
-them specific to that position (listed for no other), and either the document is
-classified in the position's area or it names three terms or more. Measured on real
-documents in docs/digest/positions.md."""
+them specific to that position (listed for no other and not among `generic_terms`), and
+either the document is classified in the position's area or it names three terms or
+more. A specific term in the title is enough on its own for a document of the area
+("Malmö stads miljöprogram"). Measured on real documents in docs/digest/positions.md.
+
+Lemmatising a long text costs tens of milliseconds, so a cheap test on the raw text goes
+first: a document in which no position has two term beginnings (one of them specific)
+cannot match and is not analysed."""
 
 from __future__ import annotations
 
@@ -77,6 +82,7 @@ class Positions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
+    generic_terms: list[str] = Field(default_factory=list)
     positions: list[Position] = Field(default_factory=list)
 
     @field_validator("positions")
@@ -134,12 +140,30 @@ class PositionMatcher:
         self._by_key = {f"p{i}": p for i, p in enumerate(positions.positions)}
         holders: Counter[str] = Counter()
         for position in positions.positions:
-            for term in {t.strip().lower() for ts in position.terms.values() for t in ts}:
+            for term in _terms_of(position):
                 holders[term] += 1
-        self._specific = {t for t, n in holders.items() if n == 1}
+        generic = {t.strip().lower() for t in positions.generic_terms}
+        self._specific = {t for t, n in holders.items() if n == 1 and t not in generic}
+        # Raw-text prefilter: the first letters of every term, per position.
+        self._stems: list[tuple[set[str], set[str]]] = []
+        for position in positions.positions:
+            terms = _terms_of(position)
+            self._stems.append((
+                {_stem(t) for t in terms},
+                {_stem(t) for t in terms if t in self._specific},
+            ))
+        alternation = "|".join(sorted({re.escape(s) for ss, _ in self._stems for s in ss},
+                                      key=len, reverse=True))
+        self._stem_re = re.compile(alternation) if alternation else None
         self._matcher = (
             VocabularyMatcher(_as_areas(self._by_key)) if positions.positions else None
         )
+
+    def _may_match(self, body: str) -> bool:
+        if self._stem_re is None:
+            return False
+        found = set(self._stem_re.findall(body.lower()))
+        return any(specific & found for _, specific in self._stems)
 
     def match(
         self, title: str, summary: str, text: str, language: str, doc_areas: set[str]
@@ -150,6 +174,8 @@ class PositionMatcher:
         from nlp.text import analyse
 
         body = "\n".join(p for p in (title, summary, text[:TEXT_CHARS]) if p)
+        if not self._may_match(body):
+            return []
         doc = analyse(body, language)
         found: list[tuple[int, str, PositionMatch]] = []
         for key, matches in self._matcher.match(doc, language).items():
@@ -158,13 +184,32 @@ class PositionMatcher:
             specific = [t for t in terms if t.strip().lower() in self._specific]
             in_area = position.area in doc_areas
             enough = len(terms) >= (MIN_TERMS if in_area else MIN_TERMS_OUTSIDE_AREA)
-            if not specific or not enough:
+            in_title = in_area and any(_in_title(t, title) for t in specific)
+            if not specific or not (enough or in_title):
                 continue
             start = max(matches.sentences, key=lambda s: (matches.sentences[s], -s))
             sentence = " ".join(doc[start].sent.text.split())
             found.append((len(terms), position.id, PositionMatch(position.id, terms, sentence)))
         found.sort(key=lambda item: (-item[0], item[1]))
         return [m for _, _, m in found[:MAX_POSITIONS_PER_DOCUMENT]]
+
+
+def _terms_of(position: Position) -> set[str]:
+    return {t.strip().lower() for ts in position.terms.values() for t in ts if t.strip()}
+
+
+def _in_title(term: str, title: str) -> bool:
+    """The term (without a possible inflection ending) written in the title."""
+    core = term.strip().lower()
+    core = core[:-2] if len(core) > 8 else core
+    return core in title.lower()
+
+
+def _stem(term: str) -> str:
+    """The first letters of a term's first word: present in the raw text of any form of
+    it (a lemma keeps its first letters in these nominal terms; a compound contains it)."""
+    first = re.split(r"[\s\-–(]+", term.strip().lower(), maxsplit=1)[0] or term.lower()
+    return first[:5]
 
 
 def _as_areas(by_key: dict[str, Position]) -> FocusAreas:
