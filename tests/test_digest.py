@@ -466,3 +466,117 @@ def test_regenerating_a_week_gives_identical_files_and_one_record(store, areas, 
     write_digest(store, WEEK, tmp_path, areas=areas, now=NOW.replace(hour=9))
     assert store.digest_record(WEEK).content_hash == hash_before
     assert digest_records(store) == 1
+
+
+# -- stories, novelty, stakeholders, trends, calendar -----------------------------------------
+
+
+def test_near_duplicates_are_one_entry_listing_every_publisher(store, areas):
+    first = add(store, "press", labels={"transport": 0.7}, doc_type="press_release")
+    second = add(store, "prop", labels={"transport": 0.8}, doc_type="proposition")
+    other = add(store, "other", labels={"transport": 0.6})
+    store.set_story([first, second], first)
+    with store.session() as s:  # the proposition comes from another publisher
+        from omvarld.store.tables import DocumentRow
+
+        s.get(DocumentRow, second).publisher = "Riksdagen"
+
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+
+    entries = digest.areas["transport"]
+    assert titles(entries) == ["Dokument prop", "Dokument other"]
+    assert entries[0].publishers == ["Riksdagen", "Regeringskansliet"]
+    assert entries[0].story_size == 2
+    assert digest.more["transport"] == 0
+    html = render_html(digest, areas)
+    assert "Riksdagen, Regeringskansliet · Nationell · Proposition" in html
+    assert "samma nyhet från 2 dokument" in html
+    assert other  # a story of its own stays a single entry
+
+
+def test_a_story_begun_before_the_week_is_a_follow_up_and_ranks_lower(store, areas):
+    earlier = add(store, "earlier", seen=datetime(2026, 11, 2), labels={"miljo": 0.9})
+    follow = add(store, "follow-up", labels={"miljo": 0.8})
+    add(store, "fresh", labels={"miljo": 0.75})
+    store.set_story([earlier, follow], earlier)
+
+    entries = build_digest(store, WEEK, areas=areas, now=NOW).areas["miljo"]
+
+    # 0.8 + report .15 + national .1 (no novelty) < 0.75 + .15 + .1 + novelty .1
+    assert titles(entries) == ["Dokument fresh", "Dokument follow-up"]
+    assert [e.novel for e in entries] == [True, False]
+    assert "uppföljning" in render_markdown(
+        build_digest(store, WEEK, areas=areas, now=NOW), areas)
+
+
+def test_stakeholders_most_named_this_week_first(store, areas):
+    a = add(store, "a", labels={"miljo": 0.9})
+    b = add(store, "b", labels={"transport": 0.9})
+    old = add(store, "old", seen=datetime(2026, 10, 1))
+    store.save_annotations(a, [("Trafikverket", "authority", 3), ("Region Skåne", "region", 1)],
+                           [])
+    store.save_annotations(b, [("Trafikverket", "authority", 1)], [])
+    store.save_annotations(old, [("Boverket", "authority", 9)], [])
+
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+
+    assert [(s.name, s.kind, s.documents) for s in digest.stakeholders] == [
+        ("Trafikverket", "authority", 2),
+        ("Region Skåne", "region", 1),
+    ]
+    html = render_html(digest, areas)
+    section = html.split('id="aktorer"')[1].split('id="trender"')[0]
+    assert "Trafikverket</td><td" in section and "myndighet" in section
+    assert "Boverket" not in section
+
+
+def test_trends_count_twelve_weeks_and_compare_with_the_previous(store, areas):
+    add(store, "this-1", labels={"miljo": 0.9})
+    add(store, "this-2", labels={"miljo": 0.8})
+    add(store, "last-week", seen=datetime(2026, 11, 10), labels={"miljo": 0.9})
+    add(store, "w36", seen=datetime(2026, 9, 1), labels={"miljo": 0.9},
+        published=date(2026, 8, 30))
+    add(store, "w35", seen=datetime(2026, 8, 25), labels={"miljo": 0.9})  # 13 weeks back
+    add(store, "rejected", labels={"miljo": 0.3})
+
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+
+    assert digest.trend_weeks[0] == "2026-W36" and digest.trend_weeks[-1] == "2026-W47"
+    assert digest.trends["miljo"] == [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]
+    assert digest.trends["transport"] == [0] * 12
+    from omvarld.digest import trend_line
+
+    assert trend_line(digest.trends["miljo"]) == (
+        "2 denna vecka, 1 förra veckan (+1); i snitt 0,2 per vecka de 11 veckorna före"
+    )
+    assert trend_line([3, 1]) == "1 denna vecka, 3 förra veckan (−2); i snitt 3 per vecka de 1 " \
+        "veckorna före"
+
+
+def test_the_calendar_has_one_event_per_open_consultation(store, areas, tmp_path):
+    from icalendar import Calendar
+
+    add(store, "soon", doc_type="remiss", deadline=date(2026, 11, 30), title="Remiss A")
+    add(store, "later", doc_type="remiss", deadline=date(2026, 12, 21), title="Remiss B")
+    paths = write_digest(store, WEEK, tmp_path, areas=areas, now=NOW)
+
+    calendar = Calendar.from_ical(paths["ics"].read_bytes())
+    events = calendar.walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == ["Sista svarsdag: Remiss A",
+                                                   "Sista svarsdag: Remiss B"]
+    assert [e.decoded("DTSTART") for e in events] == [date(2026, 11, 30), date(2026, 12, 21)]
+    assert str(events[0]["URL"]) == "https://example.se/soon"
+    assert len({str(e["UID"]) for e in events}) == 2
+    assert 'href="2026-W47.ics"' in paths["html"].read_text(encoding="utf-8")
+
+
+def test_the_archive_reads_back_as_the_same_digest(store, areas, tmp_path):
+    from omvarld.digest import digest_content_hash, load_archived_digest
+
+    add(store, "a", labels={"miljo": 0.9})
+    write_digest(store, WEEK, tmp_path, areas=areas, now=NOW)
+    archived = load_archived_digest(tmp_path, WEEK)
+
+    assert archived == build_digest(store, WEEK, areas=areas, now=NOW)
+    assert digest_content_hash(archived) == store.digest_record(WEEK).content_hash
+    assert load_archived_digest(tmp_path, "2026-W46") is None

@@ -48,7 +48,8 @@ def test_the_shipped_positions_cover_every_area_with_sources():
 @pytest.mark.parametrize(
     ("edit", "key"),
     [
-        (lambda t: t.replace("area: migration", "area: hamnar", 1), "positions[bosattningslagen].area"),
+        (lambda t: t.replace("area: migration", "area: hamnar", 1),
+         "positions[bosattningslagen].area"),
         (lambda t: t.replace("kind: malmo", "kind: rykte", 1), "positions[bosattningslagen].kind"),
         (lambda t: t.replace("- id: ebo", "- id: Ebo Lag", 1), "positions[Ebo Lag].id"),
         (lambda t: t.replace("source: http://www.mynewsdesk", "source: www.mynewsdesk", 1),
