@@ -12,6 +12,12 @@ serves its first page forever. A route can also serve a fault — another status
 file truncated to N bytes — and `render: "markdown-as-html"` wraps a Markdown rendering
 (the g0vse mirror's pages) into a minimal HTML page. `robots.txt` allows everything.
 
+Hostile answers, for the tests that a crawl survives them: `headers` (a `Location` for a
+redirect loop), `encoding` (the file's UTF-8 text re-encoded, e.g. to Latin-1, whatever the
+content type declares), `size` (a generated body of that many bytes: a 20 MB page),
+`fail_first` (the first N requests answer `fail_status`, then the route answers normally:
+retries and their back-off). Every request is logged with its time (`requested_at`).
+
     with ReplayServer() as server:
         run_crawl_in_subprocess("riksdagen", base_url=server.base_url("riksdagen"))
 """
@@ -23,6 +29,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +61,11 @@ class Route:
     render: Render = "as-is"
     body: bytes | None = None
     note: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    size: int | None = None
+    fail_first: int = 0
+    fail_status: int = 503
 
     def matches(self, path: str, query: Mapping[str, str]) -> bool:
         """Same path, the route's named parameters equal, and the same page (default 1)."""
@@ -70,6 +82,21 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def generated_body(size: int, content_type: str) -> bytes:
+    """A body of exactly `size` bytes: an HTML page padded with paragraphs (or filler)."""
+    if "html" in content_type:
+        head = b"<!DOCTYPE html><html><head><title>Stor sida</title></head><body>"
+        tail = b"</body></html>"
+        filler = b"<p>Utfyllnad f\xc3\xb6r en mycket stor sida.</p>\n"
+        if size <= len(head) + len(tail):
+            return (head + tail)[:size]
+        count = (size - len(head) - len(tail)) // len(filler) + 1
+        body = head + filler * count
+        return body[: max(0, size - len(tail))] + tail
+    return (b"0123456789abcdef" * (size // 16 + 1))[:size]
 
 
 def markdown_page_as_html(markdown: str) -> str:
@@ -109,12 +136,28 @@ def markdown_page_as_html(markdown: str) -> str:
 def _route_from_json(entry: Any, where: str) -> Route:
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         raise ConfigError(where, "path", "each route needs a `path` string")
-    known = {"path", "file", "query", "content_type", "status", "truncate", "render", "note"}
+    known = {
+        "path",
+        "file",
+        "query",
+        "content_type",
+        "status",
+        "truncate",
+        "render",
+        "note",
+        "headers",
+        "encoding",
+        "size",
+        "fail_first",
+        "fail_status",
+    }
     unknown = set(entry) - known
     if unknown:
         raise ConfigError(where, entry["path"], f"unknown route keys {sorted(unknown)}")
-    if entry.get("file") is None and entry.get("status", 200) == 200:
-        raise ConfigError(where, entry["path"], "a route needs a `file` or a fault `status`")
+    if entry.get("file") is None and entry.get("size") is None and entry.get("status", 200) == 200:
+        raise ConfigError(
+            where, entry["path"], "a route needs a `file`, a generated `size` or a fault `status`"
+        )
     query = {str(k): str(v) for k, v in (entry.get("query") or {}).items()}
     return Route(
         path=entry["path"],
@@ -125,6 +168,11 @@ def _route_from_json(entry: Any, where: str) -> Route:
         truncate=entry.get("truncate"),
         render=entry.get("render", "as-is"),
         note=entry.get("note", ""),
+        headers={str(k): str(v) for k, v in (entry.get("headers") or {}).items()},
+        encoding=entry.get("encoding"),
+        size=entry.get("size"),
+        fail_first=int(entry.get("fail_first", 0)),
+        fail_status=int(entry.get("fail_status", 503)),
     )
 
 
@@ -152,6 +200,8 @@ class ReplayServer:
         }
         self.faults: dict[str, int] = {}
         self.requests: list[str] = []
+        self.requested_at: list[tuple[float, str]] = []
+        self._served: dict[int, int] = {}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -231,6 +281,7 @@ class ReplayServer:
     def answer(self, raw_path: str) -> Answer:
         with self._lock:
             self.requests.append(raw_path)
+            self.requested_at.append((time.monotonic(), raw_path))
         parts = urlsplit(raw_path)
         path = unquote(parts.path)
         if path == "/robots.txt":
@@ -257,17 +308,31 @@ class ReplayServer:
         return _not_found(path)
 
     def _serve(self, source_id: str, route: Route) -> Answer:
+        if route.fail_first:
+            with self._lock:
+                served = self._served[id(route)] = self._served.get(id(route), 0) + 1
+            if served <= route.fail_first:
+                return Answer(
+                    route.fail_status,
+                    "text/plain; charset=utf-8",
+                    f"replay: simulated HTTP {route.fail_status} ({served} of "
+                    f"{route.fail_first})\n".encode(),
+                )
         if route.body is not None:
             body = route.body
+        elif route.size is not None and route.file is None:
+            body = generated_body(route.size, route.content_type)
         elif route.file is not None:
             body = (self.root / source_id / route.file).read_bytes()
         else:
             body = f"replay: simulated HTTP {route.status}\n".encode()
         if route.render == "markdown-as-html":
             body = markdown_page_as_html(body.decode("utf-8")).encode("utf-8")
+        if route.encoding is not None:
+            body = body.decode("utf-8").encode(route.encoding, errors="replace")
         if route.truncate is not None:
             body = body[: route.truncate]
-        return Answer(route.status, route.content_type, body)
+        return Answer(route.status, route.content_type, body, dict(route.headers))
 
 
 def _not_found(path: str) -> Answer:
@@ -291,6 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         if with_body:
             self.wfile.write(answer.body)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # read up to this many pages.
     pdf_max_bytes: int = Field(default=15_000_000, ge=1_000, description="Largest PDF read.")
     pdf_max_pages: int = Field(default=80, ge=1, description="Pages of a PDF read at most.")
+    retry_backoff: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds before the first retry; doubles each time."
+    )
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_starttls: bool = False

@@ -26,6 +26,12 @@ Hooks for what selectors cannot say: `parse_row` (a whole listing row), `row_doc
 `row_deadline` (per row), `detail_fields` (extra fields from the detail page), and for JSON
 `row_to_document` / `row_url` / `row_version`.
 
+Hostile answers: an empty listing is `LayoutChanged` (never "no news"), an empty detail
+page a reported failure; a page whose declared
+charset is wrong (UTF-8 declared, Latin-1 sent, or the reverse) is re-read in the charset its
+bytes are in (`repair_encoding`); HTML where a feed or JSON was expected is `LayoutChanged`.
+Dates in the future are dropped and reported (`spiders.dates.check_published`).
+
 URLs: paths and listing links are the publisher's; `to_local` maps them to the base URL in
 use (the replay server in tests) and `to_public` back, so stored URLs are always public.
 
@@ -75,6 +81,30 @@ class Row:
     deadline: date | None = None
     attachments: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def repair_encoding(response: TextResponse) -> TextResponse:
+    """The response re-read in the charset its bytes are really in.
+
+    Publishers misdeclare: a CMS says `charset=utf-8` over a Latin-1 (cp1252) export, or
+    `iso-8859-1` over UTF-8, which turns "Malmö" into "MalmÃ¶". Non-ASCII bytes that decode
+    as UTF-8 are UTF-8 (Latin-1 text almost never does); bytes declared UTF-8 that do not
+    decode are cp1252.
+    """
+    body = response.body
+    if body.isascii():
+        return response
+    declared = (response.encoding or "").lower().replace("_", "-")
+    try:
+        body.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if utf8 and declared not in ("utf-8", "utf8"):
+        return response.replace(encoding="utf-8")
+    if not utf8 and declared in ("utf-8", "utf8"):
+        return response.replace(encoding="cp1252")
+    return response
 
 
 def strip_tags(fragment: str | None) -> str:
@@ -242,6 +272,15 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         expected = (reported or 0) > 0 or (page == 1 and self.stored_count() > 0)
         self.check_rows(rows, expected=expected, url=url, what="rows")
 
+    def empty_response(self, response: Response) -> bool:
+        """An empty body where a listing was expected: never read as "no news" — the source
+        is reported broken (`LayoutChanged`), whether the cause is a glitch or a move."""
+        if response.body.strip():
+            return False
+        raise LayoutChanged(
+            f"{self.to_public(response.url)} answered an empty body where a listing was expected"
+        )
+
     def may_page(self, page: int, any_known: bool, url: str) -> bool:
         if any_known:
             self.skip(url, f"page {page} reached stored documents; paging stops")
@@ -290,6 +329,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
             what = "an empty page" if not response.body.strip() else "not an HTML page"
             self.record_failure(row.url, f"{what} ({response.headers.get('Content-Type')})")
             return
+        response = repair_encoding(response)
         public = self.to_public(response.url)
         main = extract_main(response.text, public)
         text = main.get("text", "")
@@ -351,6 +391,8 @@ class FeedSpider(GenericSpider):
         return urlunsplit((*parts[:3], urlencode(query), ""))
 
     def parse_feed(self, response: Response, feed: str, page: int) -> Iterator[Request | Document]:
+        if self.empty_response(response):
+            return
         parsed = feedparser.parse(response.body)
         not_a_feed = parsed.bozo or "html" in parsed.version or not parsed.version
         if not parsed.entries and not_a_feed and response.body.strip():
@@ -421,8 +463,11 @@ class HtmlListingSpider(GenericSpider):
             yield self.request(url, self.parse_listing, cb_kwargs={"page": 1})
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request | Document]:
+        if self.empty_response(response):
+            return
         if not isinstance(response, TextResponse):
             raise LayoutChanged(f"{response.url} is not an HTML listing any more")
+        response = repair_encoding(response)
         public = self.to_public(response.url)
         blocks = response.css(self.row_selector)
         rows = [r for r in (self.parse_row(b, public) for b in blocks) if r is not None]
@@ -487,10 +532,12 @@ class JsonApiSpider(GenericSpider):
         yield self.request(self.api_url(1), self.parse_api, cb_kwargs={"page": 1})
 
     def parse_api(self, response: Response, page: int) -> Iterator[Request | Document]:
+        if self.empty_response(response):
+            return
+        if response.body.lstrip()[:1] == b"<":
+            raise LayoutChanged(f"{response.url} answered HTML where JSON was expected")
         data = self.load_json(response)
         if data is None:
-            if response.body.lstrip()[:1] == b"<" and page == 1:
-                raise LayoutChanged(f"{response.url} answered HTML where JSON was expected")
             return
         items = dig(data, self.items_path)
         if not isinstance(items, list):

@@ -29,6 +29,23 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Retries wait 1 s, 2 s, … (spiders.middlewares.BackoffMiddleware); Scrapy alone retries at once.
+RETRY_BACKOFF_BASE = _settings.retry_backoff
+RETRY_BACKOFF_MAX = 30.0
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.BackoffMiddleware": 560,
+    # A redirect loop is a reported failure, not a silently dropped duplicate.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "spiders.middlewares.LoopSafeRedirectMiddleware": 600,
+}
+
+# Hostile answers. No policy page or listing comes near 10 MiB: a larger body is refused while
+# it downloads (the request fails, is reported, and the crawl goes on); PDFs have their own
+# limit per request (OMVARLD_PDF_MAX_BYTES, spiders/pdf.py). Five redirects are enough for
+# any real move of a page; a redirect loop ends there as a failed, reported request.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
 # Seconds per request; the whole crawl is bounded by OMVARLD_CRAWL_TIMEOUT in spiders.run.
 DOWNLOAD_TIMEOUT = min(60, _settings.crawl_timeout)
 
