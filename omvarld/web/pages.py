@@ -135,11 +135,17 @@ def _document_or_404(ctx: WebContext, doc_id: int):
     return row
 
 
-def _similar(ctx: WebContext, doc_id: int) -> list:
+def _similar(ctx: WebContext, doc_id: int, content_hash: str) -> list | None:
+    """The nearest documents by stored vectors; None while this document has none (the
+    classify stage stores them): embedding a text inside a page request would make the
+    page wait seconds."""
     from omvarld.search import similar
 
+    encoder = ctx.encoder()
+    if encoder is None or not ctx.store.embeddings([content_hash], encoder.model_id):
+        return None
     try:
-        return similar(ctx.store, doc_id, k=5, encoder=ctx.encoder())
+        return similar(ctx.store, doc_id, k=5, encoder=encoder)
     except Exception:
         log.exception("similar documents of %s failed", doc_id)
         return []
@@ -168,7 +174,8 @@ def document_page(request: Request, doc_id: int, who: Annotated[Principal, Depen
     ctx = context(request)
     view = document_view(ctx, doc_id)
     return ctx.templates.TemplateResponse(request, "document.html", {
-        **view, "similar": _similar(ctx, doc_id), "areas": ctx.areas,
+        **view, "similar": _similar(ctx, doc_id, view["doc"].content_hash),
+        "areas": ctx.areas,
         "area_name": ctx.area_name, "who": who, "saved": saved == "1", "form_error": None,
         "form": {},
     })
