@@ -772,3 +772,17 @@ def test_html_response_class_for_the_fixtures():
     assert isinstance(
         answer(SERVER, Request(f"{LOCAL}/naturvardsverket/rss/nyheter/")), TextResponse
     )
+
+
+def test_a_crawl_in_which_nothing_was_answered_nor_failed_is_failed():
+    """What a redirect loop leaves (Scrapy drops the looping request as a duplicate)."""
+    spider = spider_for("skr")
+    report = spider.final_report("finished")
+    assert report.status == "failed"
+    assert report.errors[0].startswith("skr: no page of http://127.0.0.1:9/skr was answered")
+
+
+def test_a_crawl_with_answered_pages_stays_ok():
+    spider = spider_for("skr")
+    spider.responses_ok = 2
+    assert spider.final_report("finished").status == "ok"
