@@ -136,6 +136,25 @@ def test_an_empty_year_is_no_news():
     assert spider.report.failed == 0
 
 
+def test_an_empty_listing_where_works_are_stored_is_a_changed_layout(store):
+    store.save_document(TA_DOC)
+    with pytest.raises(LayoutChanged):
+        listing(documents_spider(store=store), "adopted-texts", json.dumps({"data": []}).encode())
+
+
+def test_in_january_last_year_is_listed_too_and_an_empty_new_year_is_no_news(store):
+    store.save_document(TA_DOC)
+    spider = EuroparlDocumentsSpider(base_url=DOCS_BASE, today=date(2027, 1, 5), store=store)
+    assert spider.years() == [2027, 2026]
+    response = fixture_response(
+        "europarl_documents/x.json",
+        spider.listing_url("adopted-texts", 1, 2027),
+        body=json.dumps({"data": []}).encode(),
+    )
+    assert list(spider.parse_listing(response, collection="adopted-texts", page=1)) == []
+    assert documents_spider().years() == [2026]
+
+
 # -- documents: fields of the recorded work --------------------------------------------
 
 
