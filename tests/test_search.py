@@ -235,3 +235,15 @@ def test_snippet_is_plain_text_around_the_first_match():
     assert "bostäderna" in cut and cut.startswith("…") and cut.endswith("…")
     assert len(cut) <= 250
     assert snippet("Kort text.", None) == "Kort text."
+
+
+def test_very_many_matches_rank_title_matches_first(corpus, monkeypatch):
+    from omvarld.store import sqlite as sqlite_only
+
+    store, ids = corpus
+    ranked_by_bm25 = search(store, SearchQuery(text="Malmö")).hits
+    monkeypatch.setattr(sqlite_only, "RANK_ALL", 1)  # as if thousands matched
+    hits = search(store, SearchQuery(text="Malmö")).hits
+    assert {h.id for h in hits} == {h.id for h in ranked_by_bm25}
+    assert hits[0].id == ids["rail"]  # "Malmö" in the title
+    assert [h.score for h in hits] == [1.0, 0.0]
