@@ -247,3 +247,20 @@ def test_very_many_matches_rank_title_matches_first(corpus, monkeypatch):
     assert {h.id for h in hits} == {h.id for h in ranked_by_bm25}
     assert hits[0].id == ids["rail"]  # "Malmö" in the title
     assert [h.score for h in hits] == [1.0, 0.0]
+
+
+def test_semantic_search_without_stored_vectors_says_what_to_do(store, nano_encoder):
+    store.save_document(Document(url="https://example.org/x", source="s", publisher="P",
+                                 level="eu", title="Housing", language="en"))
+    result = search(store, SearchQuery(semantic="housing"), encoder=nano_encoder)
+    assert result.total == 0
+    assert "run `omvarld classify`" in result.message
+
+
+def test_warm_up_reads_columns_and_vectors_once(corpus, nano_encoder):
+    from omvarld.search import warm_up
+
+    store, _ = corpus
+    warm_up(store, nano_encoder.model_id)
+    assert store.__dict__["_vector_matrices"][nano_encoder.model_id].matrix.shape == (
+        len(DOCS), nano_encoder.dim)
