@@ -284,9 +284,10 @@ class Store:
         error), all words required, the last also as a prefix.
 
         Returns up to `limit` (document id, score) pairs, best first; the score is
-        **higher-is-better** (SQLite: -bm25 with the title weighted 3:1; PostgreSQL:
-        ts_rank with the Swedish configuration). `ids` restricts the answer to those
-        documents. A query with no word in it gives []."""
+        **higher-is-better** (SQLite: -bm25 with the title weighted 3:1, or, when more
+        than `sqlite.RANK_ALL` documents match, 1.0 with every word in the title and 0.0
+        without; PostgreSQL: ts_rank with the Swedish configuration). `ids` restricts the
+        answer to those documents. A query with no word in it gives []."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 return sqlite_only.search_stemmed(conn, query, limit, ids)
