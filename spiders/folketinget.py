@@ -9,7 +9,10 @@ parliamentary period expanded (its `kode`, e.g. "20251", is part of the case's p
 on ft.dk). `opdateringsdato` changes whenever Folketinget changes a case: it is the source
 version, so a re-crawl stops at the first page of cases it already has. Each new or changed
 case costs one more request, `SagDokument` of the case with `Dokument/Fil` expanded, for
-the case's documents (their dates give the date the bill was tabled) and their files.
+the case's documents (their dates give the date the bill was tabled) and their files. For a
+bill (`proposition`) the PDFs are then read (up to three, within the PDF size and page
+limits; `params.pdf` in sources.yaml turns this on for every type or off): the bill's text is
+in its PDF, not in ODA.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from scrapy.http import Response
 from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
 from spiders.dates import check_published, parse_swedish_date
+from spiders.pdf import PdfAttachments
 from spiders.pipelines import canonical_url
 
 PUBLIC_CASE_URL = "https://www.ft.dk/samling/{periode}/{kind}/{nummer}/index.htm"
@@ -116,8 +120,9 @@ def parse_text(case: dict[str, Any], documents: list[dict[str, Any]]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-class FolketingetSpider(OmvarldSpider):
-    """Cases (Sag) of the configured types from Folketinget's ODA, incrementally."""
+class FolketingetSpider(PdfAttachments, OmvarldSpider):
+    """Cases (Sag) of the configured types from Folketinget's ODA, incrementally; the PDF of
+    a bill (the bill itself, as tabled) is read into the document's text."""
 
     name = "folketinget"
     # A 20 MB answer is not a case listing: Scrapy cancels it and the errback records it.
@@ -206,7 +211,7 @@ class FolketingetSpider(OmvarldSpider):
                 cb_kwargs={"page": page + 1},
             )
 
-    def parse_case(self, response: Response, case: dict[str, Any]) -> Iterator[Document]:
+    def parse_case(self, response: Response, case: dict[str, Any]) -> Iterator[Document | Request]:
         url = case_url(case)
         data = self.load_json(response, public_url=url)
         if data is None:
@@ -232,4 +237,4 @@ class FolketingetSpider(OmvarldSpider):
             source_version=case.get("opdateringsdato"),
         )
         if doc is not None:
-            yield doc
+            yield from self.with_pdfs(doc)

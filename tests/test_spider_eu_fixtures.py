@@ -26,9 +26,9 @@ SOURCES = (
     "cor",
     "folketinget",
 )
-OWN_FILES = {"routes.json", "PROVENANCE.md", "construct_fixtures.py"}
+OWN_FILES = {"routes.json", "PROVENANCE.md", "construct_fixtures.py", "construct_pdfs.py"}
 RECORDED = {"eurlex": 2, "europarl_documents": 1, "europarl_press": 2}  # files per folder
-BUILT = ("europarl_documents", "consilium", "cor", "folketinget")  # construct_fixtures.py
+BUILT = ("europarl_documents", "consilium", "cor", "folketinget")  # construct_*.py
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -71,9 +71,8 @@ def test_written_files_are_rebuilt_identically_by_their_script(source, tmp_path)
     built = [p for p in copy.iterdir() if "written" in p.name]
     for path in built:
         path.unlink()
-    subprocess.run(
-        [sys.executable, str(copy / "construct_fixtures.py")], check=True, capture_output=True
-    )
+    for script in sorted(copy.glob("construct_*.py")):
+        subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
     for path in built:
         original = FIXTURES / source / path.name
         assert path.read_bytes() == original.read_bytes(), path.name

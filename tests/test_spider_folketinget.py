@@ -4,6 +4,7 @@ once at module level; one real crawl against the replay server at the end."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import FIXTURES, fixture_response
+from scrapy.http import Response
 
 from omvarld.model import Document
 from omvarld.replay import ReplayServer, Route
@@ -37,14 +39,43 @@ def listing_output(spider: FolketingetSpider, body: bytes | None = None, page: i
     return list(spider.parse_listing(response, page=page))
 
 
-def case_document(case: dict, body: bytes | None = None) -> list[Document]:
+PDF_FILES = {  # the PDFs' ft.dk paths → WRITTEN PDF fixtures (construct_pdfs.py)
+    route["path"]: route["file"]
+    for route in json.loads((FIXTURES / "folketinget/routes.json").read_text(encoding="utf-8"))[
+        "routes"
+    ]
+    if route["path"].endswith(".pdf")
+}
+
+
+def follow_pdfs(outputs: list, pdf_bodies: dict[str, bytes] | None = None) -> list:
+    """Answer the PDF requests a case yields from the fixtures, as the replay would."""
+    done: list = []
+    pending = list(outputs)
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, Document):
+            done.append(item)
+            continue
+        path = urlsplit(item.url).path.removeprefix("/folketinget")
+        body = (pdf_bodies or {}).get(path)
+        if body is None:
+            body = (FIXTURES / "folketinget" / PDF_FILES[path]).read_bytes()
+        response = Response(url=item.url, body=body, request=item)
+        pending.extend(item.callback(response, **item.cb_kwargs))
+    return done
+
+
+def case_document(
+    case: dict, body: bytes | None = None, pdf_bodies: dict[str, bytes] | None = None
+) -> list[Document]:
     spider = make_spider()
     response = fixture_response(
         f"folketinget/sagdokument_written_{case['id']}.json",
         spider.documents_url(case["id"]),
         body=body,
     )
-    return list(spider.parse_case(response, case=case))
+    return follow_pdfs(list(spider.parse_case(response, case=case)), pdf_bodies)
 
 
 SPIDER = make_spider()
@@ -208,6 +239,60 @@ def test_an_unparseable_date_falls_back_to_the_case_update():
     assert doc.published == date(2026, 11, 5)
 
 
+# -- PDFs of bills ---------------------------------------------------------------------
+
+
+def test_the_bill_as_tabled_is_read_into_the_text():
+    text = DOCS[L41].text
+    assert "[Bilaga: 20261_l41_som_fremsat.pdf]" in text
+    assert "Landsbyggefonden kan i årene 2027-2030 give tilsagn om støtte" in text
+
+
+def test_every_pdf_of_a_bill_is_read_in_order():
+    text = DOCS[L24].text
+    assert text.index("som_fremsat.pdf]") < text.index("[Bilaga: 3120455.pdf]")
+    assert "KL bakker op om kravet om et virksomhedsrettet tilbud" in text
+
+
+def test_a_resolution_proposal_keeps_its_pdf_as_a_link_only():
+    assert "[Bilaga:" not in DOCS[B17].text
+    assert DOCS[B17].attachments[0].endswith("/b17/20261_b17_som_fremsat.pdf")
+
+
+def test_a_corrupt_pdf_is_reported_and_the_bill_stored_without_it():
+    spider = make_spider()
+    response = fixture_response(
+        "folketinget/sagdokument_written_104537.json", spider.documents_url(104537)
+    )
+    path = "/samling/20261/lovforslag/l41/20261_l41_som_fremsat.pdf"
+    (doc,) = follow_pdfs(
+        list(spider.parse_case(response, case=CASES[1])), {path: b"%PDF-1.4\n%broken"}
+    )
+    assert doc.url == L41 and "[Bilaga:" not in doc.text
+    assert doc.summary.startswith("Lovforslaget giver Landsbyggefonden")
+    assert any("corrupt PDF" in e for e in spider.report.errors)
+
+
+def test_an_encrypted_pdf_is_reported_and_skipped():
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    spider = make_spider()
+    response = fixture_response(
+        "folketinget/sagdokument_written_104537.json", spider.documents_url(104537)
+    )
+    path = "/samling/20261/lovforslag/l41/20261_l41_som_fremsat.pdf"
+    (doc,) = follow_pdfs(
+        list(spider.parse_case(response, case=CASES[1])), {path: buffer.getvalue()}
+    )
+    assert "[Bilaga:" not in doc.text
+    assert any("PDF is encrypted" in e for e in spider.report.errors)
+
+
 # -- a real crawl ----------------------------------------------------------------------
 
 
@@ -227,7 +312,8 @@ def test_a_crawl_against_the_replay_stores_three_cases_and_a_second_fetches_one_
         )
         second_requests = len(server.requested("folketinget")) - first_requests
     assert (first.status, first.new, first.failed) == ("ok", 3, 0)
-    assert first_requests == 1 + 3  # the listing, one per case (robots.txt is the host's)
+    # the listing, one per case, the PDFs of the two bills (robots.txt is the host's)
+    assert first_requests == 1 + 3 + 3
     assert (second.status, second.new, second.unchanged) == ("ok", 0, 3)
     assert second_requests == 1  # the listing only
     store = Store.open(db_url(tmp_path))
