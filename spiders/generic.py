@@ -108,13 +108,13 @@ def repair_encoding(response: TextResponse) -> TextResponse:
 
 
 def strip_tags(fragment: str | None) -> str:
-    """Plain text of a small HTML fragment (a feed's description)."""
+    """Plain text of a small HTML fragment (a feed's description); line breaks in HTML
+    source are spaces, as a browser shows them."""
     if not fragment:
         return ""
-    if "<" not in fragment:
-        return clean_text(html_lib.unescape(fragment))
-    text = " ".join(Selector(text=f"<div>{fragment}</div>").css("div ::text").getall())
-    return clean_text(html_lib.unescape(text))
+    if "<" in fragment:
+        fragment = " ".join(Selector(text=f"<div>{fragment}</div>").css("div ::text").getall())
+    return " ".join(html_lib.unescape(fragment).split())
 
 
 def without_tracking(url: str) -> str:
@@ -414,8 +414,9 @@ class FeedSpider(GenericSpider):
     def parse_entry(self, entry: Any) -> Row | None:
         """One feed item; an item without a link is skipped with its reason."""
         link = (entry.get("link") or "").strip()
-        if not link:
-            self.skip(str(entry.get("title", "?")), "feed item without a link")
+        if not link.startswith(("http://", "https://")):
+            # feedparser falls back to the entry's id ("urn:uuid:…") when there is no link
+            self.skip(str(entry.get("title", "?")), f"feed item without a web link ({link!r})")
             return None
         stamp = entry.get("published") or entry.get("updated")
         published = None
