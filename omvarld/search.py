@@ -57,6 +57,9 @@ SNIPPET_CHARS = 240
 
 NO_WORDS = "the query has no searchable words"
 NO_MATCH = "no document contains all of these words"
+FTS_FAILED = "the words could not be searched: try fewer or plainer words"
+SEMANTIC_FAILED = "semantic search failed on the stored vectors"
+# Several messages are joined with "; " (none contains one).
 
 
 class SearchQuery(BaseModel):
@@ -226,7 +229,7 @@ def _fulltext(store: Store, index: _Index, mask: np.ndarray, text: str,
         pairs = store.fulltext(text, max(len(index.ids), 1))
     except (SQLAlchemyError, ValueError) as exc:
         log.warning("full-text query %r failed: %s", text, exc)
-        messages.append("the words could not be searched; try fewer or plainer words")
+        messages.append(FTS_FAILED)
         return None
     if not pairs:
         messages.append(NO_MATCH)
@@ -244,7 +247,8 @@ def _semantic(store: Store, index: _Index, mask: np.ndarray, text: str,
         vector = encoder.encode_queries([text[:2000]])[0]
     except Exception as exc:  # a missing model must read as a message, not a 500
         log.warning("could not embed the query: %s", exc)
-        messages.append(f"semantic search is unavailable: the model could not be loaded ({exc})")
+        messages.append("semantic search is unavailable: the model could not be loaded "
+                        f"({type(exc).__name__})")
         return None
     allowed = int(mask.sum())
     if allowed == 0:
@@ -260,7 +264,7 @@ def _semantic(store: Store, index: _Index, mask: np.ndarray, text: str,
             k *= 8
     except (SQLAlchemyError, ValueError) as exc:
         log.warning("semantic query failed: %s", exc)
-        messages.append("semantic search failed on the stored vectors")
+        messages.append(SEMANTIC_FAILED)
         return None
     if not pairs:
         messages.append(f"no document has been embedded with {encoder.model_id} yet: "

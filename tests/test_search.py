@@ -264,3 +264,20 @@ def test_warm_up_reads_columns_and_vectors_once(corpus, nano_encoder):
     warm_up(store, nano_encoder.model_id)
     assert store.__dict__["_vector_matrices"][nano_encoder.model_id].matrix.shape == (
         len(DOCS), nano_encoder.dim)
+
+
+def test_a_broken_full_text_index_is_a_message_not_an_exception(tmp_path):
+    from sqlalchemy import text
+
+    from omvarld.search import FTS_FAILED
+    from omvarld.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path}/s.sqlite")
+    store.save_document(Document(url="https://example.org/a", source="s", publisher="P",
+                                 level="eu", title="Housing", language="en"))
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE documents_stem_fts"))
+    result = search(store, SearchQuery(text="housing"))
+    assert (result.total, result.message) == (0, FTS_FAILED)
+    assert search(store, SearchQuery(levels=["eu"])).total == 1  # filters still work
+    store.close()

@@ -8,12 +8,14 @@ the migrations that call it may assume SQLite."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from typing import Any
 
 import numpy as np
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 FTS_TABLE = "documents_fts"
 
@@ -241,7 +243,16 @@ def search_stemmed(conn: Connection, user_query: str, limit: int,
     query = stemmed_query(user_query)
     if query is None:
         return []
-    raw = conn.connection.driver_connection  # plain sqlite3: tens of thousands of rows
+    try:
+        return _search_stemmed(conn.connection.driver_connection, query, limit, ids)
+    except sqlite3.Error as exc:  # the raw driver's errors, as SQLAlchemy's
+        raise OperationalError("MATCH", {"q": query}, exc) from exc
+
+
+def _search_stemmed(raw: sqlite3.Connection, query: str, limit: int, ids: Any
+                    ) -> list[tuple[int, float]]:
+    """The plain sqlite3 connection: tens of thousands of rows without SQLAlchemy's
+    per-row work."""
     match = f"SELECT rowid FROM {STEM_TABLE} WHERE {STEM_TABLE} MATCH ?"
     matched = [r[0] for r in raw.execute(match, (query,))]
     keep = None if ids is None else {int(i) for i in ids}
