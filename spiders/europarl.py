@@ -9,7 +9,8 @@ multilingual `title_dcterms` and, per language, an expression (`is_realized_by`)
 `/{collection}/{identifier}`, one request per new document. Titles and pages are taken in the
 first configured language the work has (Swedish before English: Malmö's analysts read both,
 the classifier has Swedish vocabulary). Relative ids resolve against the `@base` of the
-context, `https://data.europarl.europa.eu/`.
+context, `https://data.europarl.europa.eu/`. The PDF of an adopted text (a `decision`), in
+the chosen language, is read into the document's text: the API gives titles, not texts.
 
 **Press releases** (`europarl_press`). The press room's RSS lists releases newest first; each
 new release's page (`/news/en/press-room/{yyyymmdd}IPR{nnnnn}/{slug}`) is read by the generic
@@ -31,6 +32,7 @@ from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
 from spiders.dates import check_published, parse_date
 from spiders.generic import FeedSpider
+from spiders.pdf import PdfAttachments
 
 DATA_BASE = "https://data.europarl.europa.eu/"
 DOCEO_PAGE = "https://www.europarl.europa.eu/doceo/document/{identifier}_{lang}.html"
@@ -105,7 +107,7 @@ def document_page(identifier: str, lang: str) -> str:
     return DOCEO_PAGE.format(identifier=quote(identifier), lang=lang.upper())
 
 
-class EuroparlDocumentsSpider(OmvarldSpider):
+class EuroparlDocumentsSpider(PdfAttachments, OmvarldSpider):
     """Adopted texts and plenary documents of the current year (in January also of the
     last one, whose December plenary is listed late), from the EP's API v2."""
 
@@ -203,7 +205,7 @@ class EuroparlDocumentsSpider(OmvarldSpider):
         A work is published once and not revised, so a stored one is never fetched again."""
         return [document_page(identifier, lang) for lang in self.languages]
 
-    def parse_work(self, response: Response, row: dict[str, Any]) -> Iterator[Document]:
+    def parse_work(self, response: Response, row: dict[str, Any]) -> Iterator[Document | Request]:
         identifier = str(row["identifier"])
         data = self.load_json(response, public_url=document_page(identifier, self.languages[0]))
         if data is None:
@@ -246,7 +248,7 @@ class EuroparlDocumentsSpider(OmvarldSpider):
             source_version=work.get("document_date"),
         )
         if doc is not None:
-            yield doc
+            yield from self.with_pdfs(doc)
 
 
 class EuroparlPressSpider(FeedSpider):

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import FIXTURES, fixture_response
+from scrapy.http import Response
 
 from omvarld.model import Document
 from omvarld.replay import ReplayServer
@@ -57,7 +58,27 @@ def work(identifier: str, body: bytes | None = None, spider=None) -> list[Docume
         spider.detail_url(collection, identifier),
         body=body,
     )
-    return list(spider.parse_work(response, row={"identifier": identifier}))
+    return follow_pdfs(list(spider.parse_work(response, row={"identifier": identifier})))
+
+
+def follow_pdfs(outputs: list) -> list:
+    """Answer the PDF requests of an adopted text from the fixtures, as the replay would."""
+    routes = json.loads((FIXTURES / "europarl_documents/routes.json").read_text(encoding="utf-8"))[
+        "routes"
+    ]
+    files = {r["path"]: r["file"] for r in routes if r["path"].endswith(".pdf")}
+    done, pending = [], list(outputs)
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, Document):
+            done.append(item)
+            continue
+        path = urlsplit(item.url).path.removeprefix("/europarl_documents")
+        body = (FIXTURES / "europarl_documents" / files[path]).read_bytes()
+        pending.extend(
+            item.callback(Response(url=item.url, body=body, request=item), **item.cb_kwargs)
+        )
+    return done
 
 
 def press_spider(**kwargs) -> EuroparlPressSpider:
@@ -196,6 +217,16 @@ def test_an_adopted_text_is_a_decision():
     assert "upprustning av utsatta bostadsområden" in TA_DOC.text
 
 
+def test_the_swedish_pdf_of_an_adopted_text_is_read_into_the_text():
+    assert "[Bilaga: TA-10-2026-0187_sv.pdf]" in TA_DOC.text
+    words = " ".join(TA_DOC.text.split())  # the PDF's lines break where they break
+    assert "hindrar arbetskraftens rörlighet och kompetensförsörjningen" in words
+
+
+def test_a_motions_pdf_stays_a_link():
+    assert "[Bilaga:" not in RC_DOC.text
+
+
 def test_english_is_used_where_the_work_has_no_swedish_title():
     data = json.loads((FIXTURES / "europarl_documents" / RC).read_text(encoding="utf-8"))
     del data["data"][0]["title_dcterms"]["sv"]
@@ -294,7 +325,7 @@ def crawl_twice(source: str, folder: Path) -> tuple:
 def test_europarl_documents_crawl_and_recrawl(tmp_path):
     first, n_first, second, n_second, docs = crawl_twice("europarl_documents", tmp_path)
     assert (first.status, first.new, first.failed) == ("ok", 3, 0)
-    assert n_first == 2 + 3  # two listings, one work each
+    assert n_first == 2 + 3 + 2  # two listings, one request per work, two adopted-text PDFs
     assert (second.status, second.new, second.unchanged, n_second) == ("ok", 0, 3, 2)
     assert docs[PAGE.format("TA-10-2026-0187", "SV")].language == "sv"
 
