@@ -173,8 +173,12 @@ def document_page(request: Request, doc_id: int, who: Annotated[Principal, Depen
                   saved: str = "") -> Response:
     ctx = context(request)
     view = document_view(ctx, doc_id)
+    similar = _similar(ctx, doc_id, view["doc"].content_hash)
+    if similar:  # the story's other publishers are listed already
+        in_story = {r.id for r in view["story"]}
+        similar = [h for h in similar if h.id not in in_story]
     return ctx.templates.TemplateResponse(request, "document.html", {
-        **view, "similar": _similar(ctx, doc_id, view["doc"].content_hash),
+        **view, "similar": similar,
         "areas": ctx.areas,
         "area_name": ctx.area_name, "who": who, "saved": saved == "1", "form_error": None,
         "form": {},
