@@ -281,3 +281,29 @@ def test_a_broken_full_text_index_is_a_message_not_an_exception(tmp_path):
     assert (result.total, result.message) == (0, FTS_FAILED)
     assert search(store, SearchQuery(levels=["eu"])).total == 1  # filters still work
     store.close()
+
+
+def test_a_new_process_reads_the_filter_columns_from_the_cache_file(tmp_path, monkeypatch):
+    import omvarld.search as search_module
+    from omvarld.store import Store
+
+    url = f"sqlite:///{tmp_path}/s.sqlite"
+    store = Store.open(url)
+    store.save_document(Document(url="https://example.org/a", source="s", publisher="P",
+                                 level="eu", title="Housing", language="en"))
+    assert search(store, SearchQuery(levels=["eu"])).total == 1
+    assert (tmp_path / "s.sqlite.search-cache.npz").is_file()
+    store.close()
+
+    def unavailable(*_):
+        raise AssertionError("the columns were rebuilt instead of read from the cache")
+
+    again = Store.open(url)  # as a new process would
+    monkeypatch.setattr(search_module, "_load_index", unavailable)
+    result = search(again, SearchQuery(levels=["eu"]))
+    assert (result.total, result.facets["level"]) == (1, {"eu": 1})
+    monkeypatch.undo()
+    again.save_document(Document(url="https://example.org/b", source="s", publisher="P",
+                                 level="national", title="Bostäder", language="sv"))
+    assert search(again, SearchQuery()).facets["level"] == {"eu": 1, "national": 1}  # stale
+    again.close()
