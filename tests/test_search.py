@@ -307,3 +307,37 @@ def test_a_new_process_reads_the_filter_columns_from_the_cache_file(tmp_path, mo
                                  level="national", title="Bostäder", language="sv"))
     assert search(again, SearchQuery()).facets["level"] == {"eu": 1, "national": 1}  # stale
     again.close()
+
+
+def test_the_same_search_on_every_store(any_store, nano_encoder):
+    """Filters, facets, full-text, semantic and hostile input through the Store hooks on
+    SQLite, PostgreSQL and PostgreSQL with pgvector."""
+    from omvarld.watches import create
+
+    store = any_store
+    for key, title, text, lang, level, source, publisher, dtype, pub, deadline in DOCS:
+        store.save_document(Document(
+            url=f"https://example.org/{key}", title=title, text=text, language=lang,
+            level=level, source=source, publisher=publisher, doc_type=dtype,
+            published=pub, deadline=deadline))
+    rows = {r.url.rsplit("/", 1)[1]: r for r in store.documents()}
+    for key, row in rows.items():
+        store.save_labels(row.id, row.content_hash, [
+            Label(area=a, score=v, threshold=0.3, evidence=Evidence(), model_version="t")
+            for a, v in LABELS[key].items()])
+    vectors = nano_encoder.encode_passages([f"{r.title}\n\n{r.text}" for r in rows.values()])
+    store.put_embeddings({r.content_hash: v for r, v in zip(rows.values(), vectors,
+                                                           strict=True)},
+                         nano_encoder.model_id)
+    found = search(store, SearchQuery(text="bostäder", areas=["bostader"]))
+    assert [h.id for h in found.hits] == [rows["bostad-remiss"].id]
+    assert found.hits[0].areas == {"bostader": pytest.approx(0.72)}
+    assert search(store, SearchQuery()).facets["level"] == {"national": 3, "regional": 2,
+                                                             "eu": 1}
+    semantic = search(store, SearchQuery(semantic="trains across the Øresund strait"),
+                      encoder=nano_encoder)
+    assert semantic.hits[0].id == rows["rail"].id
+    for hostile in ['"', "NEAR(", "') OR 1=1 --", "AND OR"]:
+        result = search(store, SearchQuery(text=hostile))
+        assert result.hits or result.message
+    assert create(store, "Järnväg", SearchQuery(text="järnväg")).matches == 1
