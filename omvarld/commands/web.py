@@ -40,7 +40,7 @@ def web(
         application = create_app(settings)
     shown = f"[{settings.web_host}]" if ":" in settings.web_host else settings.web_host
     console.print(f"omvarld web: http://{shown}:{settings.web_port}/  (API: /api, "
-                  f"schema: /openapi.json; Ctrl+C stops)")
+                  f"schema: /openapi.json; Ctrl+C stops)", soft_wrap=True)
     uvicorn.run(application, host=settings.web_host, port=settings.web_port,
                 log_level="warning", proxy_headers=False)
 
@@ -103,7 +103,8 @@ def datasette(
     if write_only:
         console.print(f"metadata: {meta}")
         return
-    console.print(f"datasette: http://{host}:{port}/  ({path}, metadata {meta}; Ctrl+C stops)")
+    console.print(f"datasette: http://{host}:{port}/  ({path}, metadata {meta}; Ctrl+C stops)",
+                  soft_wrap=True)
     try:
         code = subprocess.call(serve_command(path, meta, host, port))
     except KeyboardInterrupt:
