@@ -176,7 +176,8 @@ def _print(result: SearchResult, fmt: str) -> None:
         return
     if result.message:
         console.print(f"[yellow]{result.message}[/]")
-    console.print(_hits_table(result.hits))
+    if result.hits:
+        console.print(_hits_table(result.hits))
     pages = max(1, -(-result.total // result.per_page))
     console.print(f"{result.total} documents match · page {result.page} of {pages}")
     for name, counts in result.facets.items():
