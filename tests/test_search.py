@@ -341,3 +341,29 @@ def test_the_same_search_on_every_store(any_store, nano_encoder):
         result = search(store, SearchQuery(text=hostile))
         assert result.hits or result.message
     assert create(store, "Järnväg", SearchQuery(text="järnväg")).matches == 1
+
+
+def test_the_vector_matrix_follows_new_vectors_and_documents_sharing_one(store, nano_encoder):
+    first = Document(url="https://example.org/a", source="s", publisher="P", level="eu",
+                     title="Trains across Öresund", language="en")
+    store.save_document(first)
+    (row,) = store.documents()
+    store.put_embeddings({row.content_hash: nano_encoder.encode_passages([row.title])[0]},
+                         nano_encoder.model_id)
+    query = nano_encoder.encode_queries(["rail"])[0]
+    assert [i for i, _ in store.nearest(query, nano_encoder.model_id, 5)] == [row.id]
+    # the same text at a second address: its vector is already stored, under the hash
+    store.save_document(first.model_copy(update={"url": "https://example.org/b"}))
+    ids = {i for i, _ in store.nearest(query, nano_encoder.model_id, 5)}
+    assert ids == {r.id for r in store.documents()}
+    # a changed document: its new vector replaces the old one once it is stored
+    store.save_document(first.model_copy(update={"title": "Housing in Malmö"}))
+    new = next(r for r in store.documents() if r.url == first.url)
+    store.put_embeddings({new.content_hash: nano_encoder.encode_passages([new.title])[0]},
+                         nano_encoder.model_id)
+    matrix = store.__dict__["_vector_matrices"][nano_encoder.model_id]
+    store.nearest(query, nano_encoder.model_id, 5)
+    assert sorted(matrix.ids.tolist()) == sorted(r.id for r in store.documents())
+    cosine = dict(store.nearest(nano_encoder.encode_queries(["housing"])[0],
+                                nano_encoder.model_id, 5))
+    assert cosine[new.id] > max(c for i, c in cosine.items() if i != new.id)

@@ -273,32 +273,49 @@ def _search_stemmed(raw: sqlite3.Connection, query: str, limit: int, ids: Any
 
 class VectorMatrix:
     """Document vectors of one model as one float32 matrix in memory, for an exact
-    cosine search (100,000 x 384 is ~150 MB and a few milliseconds per query). Loaded
-    once, then topped up with the embeddings rows added since (`rowid` only grows):
-    embeddings are only ever inserted, so a growing table is the one thing to watch."""
+    cosine search (100,000 x 384 is ~150 MB and a few milliseconds per query).
+
+    Loaded once, then topped up, never re-read whole: embeddings are only ever inserted
+    (`rowid` grows), so the rows to add are the embeddings added since, plus the
+    documents added or changed since whose vector was already stored (the same text at
+    a second URL, a document changed back)."""
 
     def __init__(self, model_id: str) -> None:
         self.model_id = model_id
-        self.last_rowid = 0
+        self.seen: tuple = (0, 0, None)  # newest embeddings rowid, document id, update
         self.ids = np.empty(0, dtype=np.int64)
         self.matrix = np.empty((0, 0), dtype=np.float32)
         self.lock = threading.Lock()
 
     def refresh(self, conn: Connection) -> None:
-        newest = conn.execute(text("SELECT max(rowid) FROM embeddings")).scalar() or 0
-        if newest <= self.last_rowid:
+        newest = tuple(conn.execute(text(
+            "SELECT (SELECT max(rowid) FROM embeddings), (SELECT max(id) FROM documents), "
+            "(SELECT max(updated) FROM documents)")).one())
+        newest = (int(newest[0] or 0), int(newest[1] or 0), newest[2])
+        if newest == self.seen:
             return
-        rows = conn.execute(
-            text("SELECT d.id, e.vector, e.rowid FROM embeddings e "
-                 "JOIN documents d ON d.content_hash = e.content_hash "
-                 "WHERE e.model_id = :model AND e.rowid > :last"),
-            {"model": self.model_id, "last": self.last_rowid},
-        ).all()
-        self.last_rowid = int(newest)
+        last_rowid, last_doc, last_updated = self.seen
+        query = ("SELECT d.id, e.vector FROM embeddings e JOIN documents d "
+                 "ON d.content_hash = e.content_hash WHERE e.model_id = :model AND ")
+        rows = []
+        if newest[0] > last_rowid:
+            rows += conn.execute(text(query + "e.rowid > :since"),
+                                 {"model": self.model_id, "since": last_rowid}).all()
+        if last_rowid and newest[1] > last_doc:
+            rows += conn.execute(text(query + "d.id > :since"),
+                                 {"model": self.model_id, "since": last_doc}).all()
+        if last_rowid and last_updated is not None and newest[2] != last_updated:
+            rows += conn.execute(text(query + "d.updated > :since"),
+                                 {"model": self.model_id, "since": last_updated}).all()
+        elif last_rowid and last_updated is None and newest[2] is not None:
+            rows += conn.execute(text(query + "d.updated IS NOT NULL"),
+                                 {"model": self.model_id}).all()
+        self.seen = newest
         if not rows:
             return
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        latest = {int(doc_id): blob for doc_id, blob in rows}  # a later row wins
+        ids = np.fromiter(latest, dtype=np.int64, count=len(latest))
+        vectors = np.stack([np.frombuffer(b, dtype=np.float32) for b in latest.values()])
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.maximum(norms, 1e-12)
         if len(self.ids):
