@@ -232,3 +232,28 @@ def test_crawl_reads_the_pdf_of_a_consultation_response_and_pages_once(tmp_path:
     text = rows[REMISSVAR].text
     assert "[Bilaga: remissvar-nationell-plan-2026-2037.pdf]" in text
     assert "byggstart tidigareläggs till 2028" in " ".join(text.split())
+
+
+REGIONAL_AND_LOCAL = {
+    "region_skane": "regional",
+    "lansstyrelsen_skane": "regional",
+    "malmolundregionen": "regional",
+    "greater_copenhagen": "regional",
+    "malardalsradet": "regional",
+    "malmo_stad": "local",
+    "lunds_kommun": "local",
+}
+
+
+def test_scrapy_lists_a_spider_for_every_regional_and_local_source():
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    from omvarld.config import load_sources
+
+    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["spiders"]}))
+    sources = {s.id: s for s in load_sources().sources}
+    for source_id, level in REGIONAL_AND_LOCAL.items():
+        assert source_id in loader.list()
+        assert (sources[source_id].spider, sources[source_id].level) == (source_id, level)
+        assert (FIXTURES / source_id / "PROVENANCE.md").is_file()
