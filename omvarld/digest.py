@@ -369,7 +369,7 @@ def _story_key(row: DocumentRow) -> int:
 def _position_flags(
     rows: Iterable[DocumentRow], positions: Positions | None, area_ids: list[str]
 ) -> dict[int, list[PositionFlag]]:
-    """Positions touched by each document classified in at least one area."""
+    """Positions touched by each document (one in none of the areas needs more terms)."""
     if positions is None or not positions.positions:
         return {}
 
@@ -378,7 +378,6 @@ def _position_flags(
         (row, {lab.area for lab in row.labels if lab.accepted and lab.area in wanted})
         for row in rows
     ]
-    todo = [(row, doc_areas) for row, doc_areas in todo if doc_areas or row.deadline]
     if not todo:
         return {}
     matcher = _position_matcher(positions)
@@ -414,10 +413,10 @@ def _position_matcher(positions: Positions) -> Any:
     return _MATCHERS[key]
 
 
-def _priority(row: DocumentRow, label: LabelRow, novel: bool, touches: bool,
+def _priority(row: DocumentRow, label: LabelRow | None, novel: bool, touches: bool,
               ranking: Ranking) -> float:
     return (
-        float(label.score)
+        (float(label.score) if label is not None else 0.0)
         + ranking.doc_type.get(row.doc_type, 0.0)
         + ranking.level.get(row.level, 0.0)
         + (ranking.novelty if novel else 0.0)
@@ -554,9 +553,7 @@ def build_digest(
     # Documents beyond the shown entries may touch a position too: flag them all.
     touching_rows = [r for r in rows if r.id in flags and _story_key(r) not in best]
     for row in touching_rows:
-        label = _best_label(row, areas.ids)
-        if label is None:
-            continue
+        label = _best_label(row, areas.ids)  # None: touches a position, in no area
         story = stories.get(row.id)
         priority = _priority(row, label, story.novel if story else True, True, config.ranking)
         key = _story_key(row)

@@ -130,3 +130,20 @@ def test_the_digest_flags_a_touching_document_with_its_position(tmp_path):
     assert html.count("Rör Malmös position:") == 4  # in "Att agera på" and in the area
     assert "Malmö välkomnar att reglerna för eget boende (ebo)" in html
     assert "*Rör Malmös position:* Malmö välkomnar" in md
+
+
+@pytest.mark.slow
+def test_a_document_in_no_area_touches_a_position_with_three_terms(tmp_path):
+    areas = load_focus_areas(CONFIG)
+    store = Store.open(f"sqlite:///{tmp_path}/s.sqlite")
+    add(store, "utjamning", title="En ändamålsenlig kommunalekonomisk utjämning, Dir. 2022:36",
+        text="En särskild utredare ska se över utjämningssystemet. Inkomstutjämningen och "
+             "kostnadsutjämningen ska ge kommunerna likvärdiga förutsättningar.",
+        doc_type="directive")  # no accepted label
+
+    digest = build_digest(store, WEEK, areas=areas, now=NOW, positions=load_positions(CONFIG))
+
+    (flagged,) = digest.touching
+    assert [p.id for p in flagged.positions] == ["utjamningssystemet"]
+    assert flagged.areas == [] and flagged.score == 0.0
+    assert all(entries == [] for entries in digest.areas.values())
