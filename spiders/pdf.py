@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 
 from omvarld.model import Document, clean_text
 from omvarld.settings import get_settings
+from spiders.base import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,6 @@ class PdfAttachments:
     def _pdf_failed(self, failure: Failure) -> Iterator[Document | Request]:
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         doc, pending, texts = kwargs["doc"], kwargs["pending"], kwargs["texts"]
-        from spiders.base import describe_failure
-
         reason = describe_failure(failure)
         if "maxsize" in reason.lower() or "CancelledError" in reason:
             reason = f"PDF larger than {get_settings().pdf_max_bytes:,} bytes; not downloaded"
