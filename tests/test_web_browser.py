@@ -202,3 +202,18 @@ def test_search_and_filter_work_without_javascript(served, browser) -> None:
         assert levels and set(levels) == {"EU"}
     finally:
         context.close()
+
+
+def test_semantic_search_finds_documents_by_meaning(served, page) -> None:
+    base, ids, _ = served
+    page.goto(base + "/")
+    page.get_by_text("Sök på betydelse").click()
+    page.get_by_label("Beskriv med egna ord").fill("regler för kommunernas bostadsförmedling")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    page.wait_for_url("**semantic=*")
+    links = page.locator("li.hit h2 a")
+    # Only the documents with stored vectors can match; a housing one is among the first.
+    assert 1 <= links.count() <= len(EMBEDDED)
+    order = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    housing = {f"/documents/{ids[k]}" for k in ("remiss", "se-gov-652d57035d", "pg-7502cb8d90")}
+    assert order[0] in housing, order
