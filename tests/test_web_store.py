@@ -104,11 +104,12 @@ def _annotate(store: Store, doc_ids) -> None:
         store.save_annotations(row.id, found, [])
 
 
-def build_store(path: Path, *, now: datetime | None = None) -> dict[str, int]:
-    """Fill a new SQLite store at `path`; returns ids of the special documents by name."""
+def build_store(target: Path | str, *, now: datetime | None = None) -> dict[str, int]:
+    """Fill a new store — a SQLite file at `target`, or a database URL — and return the
+    documents' ids by dev-set id (and "script", "remiss" for the special ones)."""
     now = now or datetime(2026, 11, 18, 9, 0)
     areas = load_focus_areas(CONFIG)
-    store = Store.open(f"sqlite:///{path}")
+    store = Store.open(target if isinstance(target, str) else f"sqlite:///{target}")
     ids: dict[str, int] = {}
     try:
         records = [json.loads(line) for line in
