@@ -144,16 +144,16 @@ class PositionMatcher:
                 holders[term] += 1
         generic = {t.strip().lower() for t in positions.generic_terms}
         self._specific = {t for t, n in holders.items() if n == 1 and t not in generic}
-        # Raw-text prefilter: the first letters of every term, per position.
-        self._stems: list[tuple[set[str], set[str]]] = []
-        for position in positions.positions:
-            terms = _terms_of(position)
-            self._stems.append((
-                {_stem(t) for t in terms},
-                {_stem(t) for t in terms if t in self._specific},
-            ))
-        alternation = "|".join(sorted({re.escape(s) for ss, _ in self._stems for s in ss},
-                                      key=len, reverse=True))
+        # Raw-text prefilter: a match needs a specific term, and any written form of a
+        # term contains the stem of its longest word (see `_stem`).
+        stems = {
+            _stem(term, lang)
+            for position in positions.positions
+            for lang, terms in position.terms.items()
+            for term in terms
+            if term.strip().lower() in self._specific
+        }
+        alternation = "|".join(sorted(map(re.escape, stems), key=len, reverse=True))
         self._stem_re = re.compile(alternation) if alternation else None
         self._matcher = (
             VocabularyMatcher(_as_areas(self._by_key)) if positions.positions else None
@@ -162,8 +162,7 @@ class PositionMatcher:
     def _may_match(self, body: str) -> bool:
         if self._stem_re is None:
             return False
-        found = set(self._stem_re.findall(body.lower()))
-        return any(specific & found for _, specific in self._stems)
+        return self._stem_re.search(body.lower()) is not None
 
     def match(
         self, title: str, summary: str, text: str, language: str, doc_areas: set[str]
@@ -205,11 +204,19 @@ def _in_title(term: str, title: str) -> bool:
     return core in title.lower()
 
 
-def _stem(term: str) -> str:
-    """The first letters of a term's first word: present in the raw text of any form of
-    it (a lemma keeps its first letters in these nominal terms; a compound contains it)."""
-    first = re.split(r"[\s\-–(]+", term.strip().lower(), maxsplit=1)[0] or term.lower()
-    return first[:5]
+def _stem(term: str, lang: str) -> str:
+    """The lemma of the term's longest word less its last two letters (at least four):
+    contained in every inflected form of these nominal terms ("hyresbostäder" →
+    "hyresbost", found in "hyresbostad" and "hyresbostäderna") and in compounds."""
+    from nlp.text import lemma
+
+    words = [w for w in re.split(r"[\s\-–()/,]+", term.strip().lower()) if w]
+    longest = max(words, key=len) if words else term.lower()
+    base = lemma(longest, lang) if lang in LANGUAGES else longest
+    common = next((i for i, (a, b) in enumerate(zip(base, longest, strict=False)) if a != b),
+                  min(len(base), len(longest)))
+    keep = max(min(common, len(base) - 2), 4)
+    return longest[:keep]
 
 
 def _as_areas(by_key: dict[str, Position]) -> FocusAreas:
