@@ -100,6 +100,17 @@ def test_hostile_queries_give_results_or_a_message_never_an_error(env, query: st
     assert store.count_documents() == 74  # nothing was dropped or changed
 
 
+@pytest.mark.parametrize(("query", "message"), [
+    ("* - ()", "Frågan innehåller inga ord att söka på."),
+    ("bostadsförsörjning xyzzyqv", "Inget dokument innehåller alla de här orden."),
+])
+def test_the_search_modules_messages_read_in_swedish(env, query: str, message: str) -> None:
+    client, *_ = env
+    page = client.get("/", params={"q": query}, headers=HTML)
+    assert page.status_code == 200 and message in page.text
+    assert "0 dokument" in page.text
+
+
 def test_a_long_query_is_cut_and_the_user_told(env) -> None:
     client, *_ = env
     page = client.get("/", params={"q": "bostad " * 100}, headers=HTML)

@@ -37,14 +37,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 LANGUAGE_NAMES_SV = {"sv": "Svenska", "en": "Engelska", "da": "Danska", "de": "Tyska",
                      "fr": "Franska", "und": "Okänt"}
-# The search module's messages, as the analysts read them.
-MESSAGES_SV = {
-    "the query has no searchable words": "Frågan innehåller inga ord att söka på.",
-    "no document contains all of these words": "Inget dokument innehåller alla de här orden.",
-    "the words could not be searched; try fewer or plainer words":
-        "Orden kunde inte sökas; pröva färre eller enklare ord.",
-    "semantic search failed on the stored vectors": "Den semantiska sökningen misslyckades.",
-}
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -98,7 +90,7 @@ class WebContext:
                                   message="Sökningen kunde inte utföras. Förenkla frågan och "
                                           "försök igen.")
         if result.message:
-            notes += [MESSAGES_SV.get(p.strip(), p.strip()) for p in result.message.split(";")]
+            notes += [_in_swedish(p.strip()) for p in result.message.split(";")]
         return result.model_copy(update={"message": " ".join(notes) or None})
 
     def area_name(self, area_id: str) -> str:
@@ -106,6 +98,25 @@ class WebContext:
             return self.areas.get(area_id).name("sv")
         except KeyError:
             return area_id
+
+
+def _in_swedish(message: str) -> str:
+    """The search module's messages as the analysts read them (unknown ones as they are)."""
+    from omvarld import search as s
+
+    known = {
+        s.NO_WORDS: "Frågan innehåller inga ord att söka på.",
+        s.NO_MATCH: "Inget dokument innehåller alla de här orden.",
+        s.FTS_FAILED: "Orden kunde inte sökas; pröva färre eller enklare ord.",
+        s.SEMANTIC_FAILED: "Den semantiska sökningen misslyckades.",
+    }
+    if message in known:
+        return known[message]
+    if message.startswith("no document has been embedded"):
+        return "Inga dokument är analyserade med språkmodellen ännu (omvarld classify)."
+    if message.startswith("semantic search is unavailable"):
+        return "Den semantiska sökningen är inte tillgänglig: modellen kunde inte laddas."
+    return message
 
 
 def context(request: Request) -> WebContext:
