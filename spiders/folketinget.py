@@ -176,6 +176,10 @@ class FolketingetSpider(PdfAttachments, OmvarldSpider):
         rows = odata_rows(data)
         if rows is None:
             raise LayoutChanged(f"no OData `value` list in {response.url}")
+        if "odata.count" not in data:
+            # Asked for with $inlinecount=allpages: without it an empty `value` could not be
+            # told from "no cases updated", so its absence is a changed API, not no news.
+            raise LayoutChanged(f"no `odata.count` in {response.url} ($inlinecount ignored?)")
         total = odata_count(data)
         self.check_rows(
             rows,

@@ -204,6 +204,11 @@ def test_an_answer_without_value_is_a_changed_layout():
         listing_output(make_spider(), json.dumps({"d": {"results": []}}).encode())
 
 
+def test_an_answer_without_odata_count_is_a_changed_layout():
+    with pytest.raises(LayoutChanged, match=r"no `odata\.count`"):
+        listing_output(make_spider(), json.dumps({"value": []}).encode())
+
+
 def test_an_empty_window_is_no_news_not_an_error():
     spider = make_spider()
     assert listing_output(spider, json.dumps({"odata.count": "0", "value": []}).encode()) == []
