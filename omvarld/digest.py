@@ -267,6 +267,7 @@ class WeeklyDigest(Digest):
     trend_weeks: list[str] = Field(default_factory=list)
     trends: dict[str, list[int]] = Field(default_factory=dict)
     consultation_weeks: int = 8
+    positions_listed: int = 8
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
@@ -304,6 +305,8 @@ def _entry(
 ) -> WeeklyEntry:
     evidence = (label.evidence if label is not None else None) or {}
     sentence = _one_line(evidence.get("sentence"))
+    if _normalise_for_compare(sentence) == _normalise_for_compare(row.title):
+        sentence = ""  # the title again says nothing new
     publisher = _one_line(row.publisher)
     publishers = [publisher]
     if story is not None:
@@ -592,6 +595,7 @@ def build_digest(
         trend_weeks=trend_weeks,
         trends=trends,
         consultation_weeks=config.consultation_weeks,
+        positions_listed=config.positions_listed,
     )
     log.info(
         "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",
@@ -791,9 +795,13 @@ def _context(
         e for e in (weekly.touching if weekly else [])
         if any(p.area in area_ids for p in e.positions) or set(e.areas) & set(area_ids)
     ]
+    listed = weekly.positions_listed if weekly else 8
     touching_line = (
-        f"{len(touching)} dokument rör Malmös uttalade positioner."
+        f"{len(touching)} dokument rör Malmös uttalade positioner"
+        + (f"; de {listed} viktigaste här, alla markerade under sina områden."
+           if len(touching) > listed else ".")
     )
+    touching = touching[:listed]
     shown = [e for s in sections for e in s["entries"]] + list(digest.consultations)
     iso = digest.start.isocalendar()
     return {
@@ -885,6 +893,7 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the digest from a web server
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

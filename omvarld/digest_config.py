@@ -89,6 +89,7 @@ class DigestConfig(_Strict):
     max_age_days: int | None = Field(default=60, ge=1)
     consultation_weeks: int = Field(default=8, ge=1, le=52)
     stakeholders: int = Field(default=10, ge=0, le=100)
+    positions_listed: int = Field(default=8, ge=1, le=100)
     trend_weeks: int = Field(default=12, ge=2, le=104)
     pdf: bool = True
     attach_pdf: bool = False

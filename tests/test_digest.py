@@ -580,3 +580,27 @@ def test_the_archive_reads_back_as_the_same_digest(store, areas, tmp_path):
     assert archived == build_digest(store, WEEK, areas=areas, now=NOW)
     assert digest_content_hash(archived) == store.digest_record(WEEK).content_hash
     assert load_archived_digest(tmp_path, "2026-W46") is None
+
+
+def test_an_evidence_sentence_that_only_repeats_the_title_is_left_out(store, areas):
+    doc_id = add(store, "t", labels={"miljo": 0.9}, title="Arbetsmarknaden behöver fler insatser")
+    assert doc_id
+    (entry,) = build_digest(store, WEEK, areas=areas, now=NOW).areas["miljo"]
+    assert entry.sentence is None and entry.terms == ["arbetsmarknad", "sysselsättning"]
+
+
+def test_the_positions_list_is_capped_and_says_so(store, areas):
+    from omvarld.digest import PositionFlag
+
+    add(store, "a", labels={"miljo": 0.9})
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+    flag = PositionFlag(id="miljoprogram", area="miljo", statement="Malmös miljöprogram",
+                        terms=["miljöprogram"])
+    entry = digest.areas["miljo"][0].model_copy(update={"positions": [flag]})
+    capped = digest.model_copy(update={"touching": [entry] * 5, "positions_listed": 3})
+
+    html, md = render_html(capped, areas), render_markdown(capped, areas)
+    line = "5 dokument rör Malmös uttalade positioner; de 3 viktigaste här"
+    assert line in html and line in md
+    section = html.split('id="positioner"')[1].split("<h2")[0]
+    assert section.count("<li") == 3

@@ -248,10 +248,22 @@ def test_a_wrong_digest_yaml_names_the_key(config_dir, yaml_text, key):
     assert caught.value.where == "digest.yaml" and caught.value.key == key
 
 
-def test_the_shipped_digest_yaml_is_valid():
+def test_the_shipped_digest_yaml_is_valid_and_mails_no_one():
     from omvarld.config import load_focus_areas
 
     config = load_digest_config(CONFIG).check_areas(load_focus_areas(CONFIG))
-    groups = dict(config.recipients.groups(load_focus_areas(CONFIG).ids))
-    assert groups[tuple(load_focus_areas(CONFIG).ids)] == ["omvarld@malmo.se"]
+    assert config.recipients.groups(load_focus_areas(CONFIG).ids) == []
+    assert config.per_area == 5 and config.ranking.doc_type["proposition"] == 0.45
+
+
+def test_its_commented_example_is_valid(tmp_path):
+    from omvarld.config import load_focus_areas
+
+    lines = (CONFIG / "digest.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("# recipients:")
+    example = [line.removeprefix("# ") for line in lines[start:] if line.startswith("# ")]
+    (tmp_path / "digest.yaml").write_text("\n".join(example) + "\n", encoding="utf-8")
+    areas = load_focus_areas(CONFIG)
+    groups = dict(load_digest_config(tmp_path).check_areas(areas).recipients.groups(areas.ids))
+    assert groups[tuple(areas.ids)] == ["omvarld@malmo.se"]
     assert groups[("transport",)] == ["trafik.omvarld@malmo.se"]
