@@ -137,7 +137,7 @@ def test_a_missing_file_or_a_sqlite_target_is_a_clear_error(tmp_path, sqlite_sto
     runner = CliRunner()
     missing = runner.invoke(app, ["db", "migrate-from", str(tmp_path / "nej.sqlite"),
                                   "--to", "postgresql+psycopg://x@127.0.0.1:1/x"])
-    assert missing.exit_code == 1 and "no such SQLite file" in missing.output
+    assert missing.exit_code == 1 and "no such SQLite file" in " ".join(missing.output.split())
     to_sqlite = runner.invoke(app, ["db", "migrate-from", str(sqlite_store),
                                     "--to", f"sqlite:///{tmp_path}/b.sqlite"])
-    assert to_sqlite.exit_code == 1 and "must be PostgreSQL" in to_sqlite.output
+    assert to_sqlite.exit_code == 1 and "must be PostgreSQL" in " ".join(to_sqlite.output.split())
