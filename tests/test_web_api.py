@@ -111,6 +111,20 @@ def test_the_search_modules_messages_read_in_swedish(env, query: str, message: s
     assert "0 dokument" in page.text
 
 
+def test_a_long_facet_shows_its_top_values_and_all_on_request(env) -> None:
+    client, *_ = env
+    api = client.get("/api/search").json()
+    publishers = len(api["facets"]["publisher"])
+    assert publishers > 12
+    page = client.get("/", headers=HTML).text
+    facet = page.split('id="facet-publisher"')[1].split("</fieldset>")[0]
+    assert facet.count('type="checkbox"') == 12
+    assert f"Visa alla ({publishers - 12} till)" in facet
+    full = client.get("/", params={"more": "publisher"}, headers=HTML).text
+    facet = full.split('id="facet-publisher"')[1].split("</fieldset>")[0]
+    assert facet.count('type="checkbox"') == publishers and "Visa alla" not in facet
+
+
 def test_a_long_query_is_cut_and_the_user_told(env) -> None:
     client, *_ = env
     page = client.get("/", params={"q": "bostad " * 100}, headers=HTML)

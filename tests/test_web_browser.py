@@ -217,3 +217,18 @@ def test_semantic_search_finds_documents_by_meaning(served, page) -> None:
     order = [links.nth(i).get_attribute("href") for i in range(links.count())]
     housing = {f"/documents/{ids[k]}" for k in ("remiss", "se-gov-652d57035d", "pg-7502cb8d90")}
     assert order[0] in housing, order
+
+
+_UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea')]
+    .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map(el => el.outerHTML)"""
+
+
+def test_every_form_field_has_a_label(served, page) -> None:
+    base, ids, _ = served
+    for path in ("/?q=bostad", f"/documents/{ids['remiss']}", "/dashboard", "/digests"):
+        page.goto(base + path)
+        assert page.evaluate(_UNLABELLED) == [], path
+        assert page.locator("h1").count() == 1, path
+        assert page.locator("html").get_attribute("lang") == "sv"

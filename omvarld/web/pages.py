@@ -87,20 +87,23 @@ def _facet_label(ctx: WebContext, key: str, value: str) -> str:
     return value
 
 
-def _facets(ctx: WebContext, params: SearchParams, counts: dict[str, dict[str, int]]
-            ) -> list[Facet]:
+def _facets(ctx: WebContext, params: SearchParams, counts: dict[str, dict[str, int]],
+            expand: str = "") -> list[Facet]:
+    """The facets to show, most frequent values first; a long facet shows FACET_LIMIT
+    values (and those selected) unless it is the one `expand` names."""
     out = []
     for key, param, heading in FACETS:
         selected: list[str] = getattr(params, param)
         values = counts.get(key, {})
         ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = ranked[:FACET_LIMIT]
+        top = ranked if key == expand else ranked[:FACET_LIMIT]
+        shown = list(top)
         shown += [(v, values.get(v, 0)) for v in selected if v not in dict(shown)]
         if not shown:
             continue
         out.append(Facet(key, param, heading, [
             FacetValue(v, _facet_label(ctx, key, v), n, v in selected) for v, n in shown
-        ], max(0, len(ranked) - FACET_LIMIT)))
+        ], len(ranked) - len(top)))
     return out
 
 
@@ -113,15 +116,16 @@ def _open_count(counts: dict[str, dict[str, int]]) -> int | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def search_page(request: Request, params: Annotated[SearchParams, Depends(search_params)]
-                ) -> Response:
+def search_page(request: Request, params: Annotated[SearchParams, Depends(search_params)],
+                more: str = "") -> Response:
     ctx = context(request)
     query, problems = to_query(params)
     result = ctx.search(query)
     pages = max(1, -(-result.total // result.per_page)) if result.per_page else 1
     return ctx.templates.TemplateResponse(request, "search.html", {
         "params": params, "query": query, "result": result, "problems": problems,
-        "facets": _facets(ctx, params, result.facets), "open_count": _open_count(result.facets),
+        "facets": _facets(ctx, params, result.facets, more),
+        "open_count": _open_count(result.facets),
         "pages": pages, "areas": ctx.areas, "area_name": ctx.area_name,
         "highlight": highlight, "export_cap": exports.EXPORT_CAP,
         "active": "search",
