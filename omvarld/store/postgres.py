@@ -37,6 +37,7 @@ TSV_INDEX = "ix_documents_search_tsv"
 TEXT_CHARS = 300_000
 
 VECTOR_COLUMN = "embedding"
+UNFILLED_INDEX = "ix_embeddings_unfilled"
 # multilingual-e5-small, the project's model: the size the HNSW index is built for.
 INDEXED_DIMS: tuple[int, ...] = (384,)
 # Candidates the HNSW index examines per query (pgvector's default is 40); at least 2k.
@@ -144,6 +145,10 @@ def ensure_vectors(conn: Connection) -> bool:
             return False
         conn.execute(text(f"ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS {VECTOR_COLUMN} "
                           "vector"))
+    if not _index_exists(conn, UNFILLED_INDEX):
+        # A tiny index of the rows still to fill: the check at every open costs nothing.
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {UNFILLED_INDEX} ON embeddings "
+                          f"(content_hash) WHERE {VECTOR_COLUMN} IS NULL"))
     for dim in INDEXED_DIMS:
         create_vector_index(conn, dim)
     fill_vectors(conn)
@@ -154,10 +159,16 @@ def create_vector_index(conn: Connection, dim: int) -> None:
     """An HNSW (cosine) index over the vectors of one size: pgvector indexes only columns
     of a fixed size, so the index is on an expression that casts to it, partial on `dim`."""
     dim = int(dim)
+    if _index_exists(conn, f"ix_embeddings_hnsw_{dim}"):
+        return  # CREATE INDEX IF NOT EXISTS would still lock the table against writers
     conn.execute(text(
         f"CREATE INDEX IF NOT EXISTS ix_embeddings_hnsw_{dim} ON embeddings "
         f"USING hnsw (({VECTOR_COLUMN}::vector({dim})) vector_cosine_ops) WHERE dim = {dim}"
     ))
+
+
+def _index_exists(conn: Connection, name: str) -> bool:
+    return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}).scalar()
 
 
 def fill_vectors(conn: Connection, batch: int = 1000) -> int:
@@ -251,6 +262,7 @@ def advisory_lock(conn: Connection) -> None:
 
 def drop_vectors(conn: Connection) -> None:
     """Undo `ensure_vectors` (the extension itself stays: other databases may use it)."""
+    conn.execute(text(f"DROP INDEX IF EXISTS {UNFILLED_INDEX}"))
     for dim in INDEXED_DIMS:
         conn.execute(text(f"DROP INDEX IF EXISTS ix_embeddings_hnsw_{dim}"))
     conn.execute(text(f"ALTER TABLE embeddings DROP COLUMN IF EXISTS {VECTOR_COLUMN}"))
