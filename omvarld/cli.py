@@ -190,13 +190,11 @@ def digest(
     with _errors():
         week = week or current_week()
         folder = out or get_settings().digest_dir
-        if send:
-            result = send_digest(Store.open(), week, force=force, dry_run=dry_run,
-                                 out_dir=folder, per_area=per_area, max_age_days=age)
-            paths = result.paths
-        else:
-            paths = write_digest(Store.open(), week, folder, areas=load_focus_areas(),
-                                 per_area=per_area, max_age_days=age)
+        store = Store.open()
+        paths = write_digest(store, week, folder, areas=load_focus_areas(),
+                             per_area=per_area, max_age_days=age)
+        if send:  # sends the digest just written (archived), once per recipient
+            result = send_digest(store, week, force=force, dry_run=dry_run, out_dir=folder)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
     if send:

@@ -169,6 +169,21 @@ def _record_sends(store: Store, week: str, recipients: Sequence[str], content_ha
             digest_row.sent_at = now
 
 
+def _archived(store: Store, out: Path, week: str
+              ) -> tuple[WeeklyDigest | None, dict[str, str]]:
+    """The archived digest of `week` if the store's record of it matches, else None."""
+    record = store.digest_record(week)
+    try:
+        digest = load_archived_digest(out, week)
+    except ValueError as exc:  # a damaged archive is rebuilt, not sent
+        log.warning("digest %s: archive in %s unreadable (%s); building it again", week, out,
+                    exc)
+        return None, {}
+    if digest is None or record is None or record.content_hash != digest_content_hash(digest):
+        return None, {}
+    return digest, dict(record.paths or {})
+
+
 def send_digest(
     store: Store,
     week: str,
@@ -181,9 +196,15 @@ def send_digest(
     now: datetime | None = None,
     max_age_days: int | str | None = "config",
     per_area: int | None = None,
+    rebuild: bool = False,
 ) -> SendResult:
-    """Build the week's digest (written and archived as by `write_digest`) and send it to
-    every configured recipient who has not had it yet (everyone, if `force`).
+    """Send the week's digest to every configured recipient who has not had it yet
+    (everyone, if `force`).
+
+    The digest is the one archived by `write_digest` in `out_dir` when the store records
+    it with the same content (so what a flow just built, with its own options, is what
+    goes out, and a forced resend sends what was sent); otherwise, or with `rebuild`, it
+    is built and archived now.
 
     `dry_run` builds and writes everything but sends and records nothing. A failure of
     one message is raised as a MailError after the other messages went out, and what went
@@ -210,15 +231,19 @@ def send_digest(
                             f"(last {when:%Y-%m-%d %H:%M} UTC); use force to send again"),
         )
 
-    kwargs: dict = {"config": config,
-                    "positions": load_positions(config_dir).check_areas(areas),
-                    "per_area": per_area}
-    if max_age_days != "config":
-        kwargs["max_age_days"] = max_age_days
-    paths = write_digest(store, week, out, areas=areas, now=now, **kwargs)
-    digest = load_archived_digest(out, week)
-    if digest is None:  # pragma: no cover - write_digest just wrote it
-        raise OmvarldError(f"digest {week}: the archive {out}/{week}.json is missing")
+    digest, paths = (None, {}) if rebuild else _archived(store, out, week)
+    if digest is None:
+        kwargs: dict = {"config": config,
+                        "positions": load_positions(config_dir).check_areas(areas),
+                        "per_area": per_area}
+        if max_age_days != "config":
+            kwargs["max_age_days"] = max_age_days
+        paths = write_digest(store, week, out, areas=areas, now=now, **kwargs)
+        digest = load_archived_digest(out, week)
+        if digest is None:  # pragma: no cover - write_digest just wrote it
+            raise OmvarldError(f"digest {week}: the archive {out}/{week}.json is missing")
+    else:
+        log.info("digest %s: sending the archived digest %s", week, paths.get("json"))
     content_hash = digest_content_hash(digest)
     pngs = trend_images(digest)
     pdf = Path(paths["pdf"]).read_bytes() if config.attach_pdf and "pdf" in paths else None

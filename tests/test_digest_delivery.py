@@ -267,3 +267,38 @@ def test_its_commented_example_is_valid(tmp_path):
     groups = dict(load_digest_config(tmp_path).check_areas(areas).recipients.groups(areas.ids))
     assert groups[tuple(areas.ids)] == ["omvarld@malmo.se"]
     assert groups[("transport",)] == ["trafik.omvarld@malmo.se"]
+
+
+def test_the_digest_a_flow_just_wrote_is_the_one_sent(store, config_dir, smtp, tmp_path):
+    from omvarld.config import load_focus_areas
+    from omvarld.digest import write_digest
+    from omvarld.digest_config import load_digest_config as load
+
+    inbox, port = smtp
+    areas = load_focus_areas(config_dir)
+    # The flow's build step writes with its own options: one entry per area.
+    write_digest(store, WEEK, tmp_path / "digests", areas=areas, now=NOW, per_area=1,
+                 config=load(config_dir))
+    add(store, "late", labels={"transport": 0.95}, title="Sent inkommen hamnutredning")
+
+    result = send(store, config_dir, port, tmp_path)
+
+    (message,) = inbox.for_recipient(TRANSPORT)
+    html = message.get_body(("html",)).get_content()
+    assert "Ny järnväg Malmö–Lund" in html and "… och 1 till" in html  # per_area=1 kept
+    assert "Sent inkommen hamnutredning" not in html  # the archive, not a rebuild
+    assert result.paths["json"].endswith("2026-W47.json")
+
+    rebuilt = send(store, config_dir, port, tmp_path, force=True, rebuild=True)
+    (_, again) = inbox.for_recipient(TRANSPORT)
+    assert rebuilt.sent and "Sent inkommen hamnutredning" in again.get_body(("html",)).get_content()
+
+
+def test_a_damaged_archive_is_built_again(store, config_dir, smtp, tmp_path):
+    inbox, port = smtp
+    send(store, config_dir, port, tmp_path, dry_run=True)
+    (tmp_path / "digests" / "2026-W47.json").write_text("{not json", encoding="utf-8")
+
+    assert send(store, config_dir, port, tmp_path).sent
+    (message,) = inbox.for_recipient(EVERYTHING)
+    assert "Fler jobb för nyanlända" in message.get_body(("html",)).get_content()
