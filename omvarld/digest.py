@@ -493,7 +493,7 @@ def build_digest(
     Malmö's positions (`digest.yaml: ranking`). Near-duplicates (one story) become one
     entry that lists every publisher. `config` and `positions` default to the files in
     the configuration folder."""
-    config = config or load_digest_config()
+    config = config or load_digest_config().check_areas(areas)
     if positions is None:
         positions = load_positions().check_areas(areas)
     per_area = config.per_area if per_area is None else per_area
@@ -940,7 +940,7 @@ def write_digest(
     record; with the same store and `now` the files are byte for byte the same."""
     from omvarld.digest_delivery import build_message
 
-    config = config or load_digest_config()
+    config = config or load_digest_config().check_areas(areas)
     digest = build_digest(store, week, areas=areas, per_area=per_area,
                           max_age_days=max_age_days, now=now, config=config,
                           positions=positions)
