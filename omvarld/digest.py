@@ -386,8 +386,14 @@ def _position_flags(
     matcher = _position_matcher(positions)
     out: dict[int, list[PositionFlag]] = {}
     for row, doc_areas in todo:
-        found = matcher.match(row.title, row.summary or "", row.text or "", row.language,
-                              doc_areas)
+        key = (row.content_hash, row.language, frozenset(doc_areas))
+        found = _MATCH_CACHE.get(key)
+        if found is None:
+            found = matcher.match(row.title, row.summary or "", row.text or "", row.language,
+                                  doc_areas)
+            if len(_MATCH_CACHE) >= _MATCH_CACHE_SIZE:
+                _MATCH_CACHE.pop(next(iter(_MATCH_CACHE)))
+            _MATCH_CACHE[key] = found
         flags = []
         for match in found:
             position = positions.get(match.position_id)
@@ -403,6 +409,10 @@ def _position_flags(
 
 
 _MATCHERS: dict[str, Any] = {}
+# Matches per (content hash, language, areas) for the current positions: a digest built
+# again in one process (the flow builds, then sends; a regeneration) reads no text twice.
+_MATCH_CACHE: dict[tuple[str, str, frozenset[str]], list[Any]] = {}
+_MATCH_CACHE_SIZE = 50_000
 
 
 def _position_matcher(positions: Positions) -> Any:
@@ -412,6 +422,7 @@ def _position_matcher(positions: Positions) -> Any:
     key = hashlib.sha256(positions.model_dump_json().encode("utf-8")).hexdigest()
     if key not in _MATCHERS:
         _MATCHERS.clear()
+        _MATCH_CACHE.clear()
         _MATCHERS[key] = PositionMatcher(positions)
     return _MATCHERS[key]
 
