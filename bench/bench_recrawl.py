@@ -191,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{totals['a3']} of the requests fetched PDF attachments of the new documents"
     )
     baseline = totals["r1"] / totals["d1"] if totals["d1"] else float("nan")
-    print(f"a re-crawl costs {per_new / baseline:.2f}× the first crawl's requests per document")
+    print(
+        f"ratio of the marginal cost to the first crawl's requests per document: "
+        f"{marginal / baseline:.2f} (the rest of a re-crawl is one check per listing, "
+        "however many documents the listing holds)"
+    )
     return 0
 
 
