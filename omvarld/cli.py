@@ -22,6 +22,7 @@ from omvarld.errors import OmvarldError
 
 if TYPE_CHECKING:
     from nlp.evaluate import Evaluation
+    from omvarld.health import SourceHealth
 
 app = typer.Typer(help="Stakeholder intelligence for Malmö stad: crawl, classify, digest.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -208,6 +209,9 @@ def weekly(
     replay: Annotated[bool, typer.Option(
         help="Crawl the recorded responses served from a local server; the digest then "
              "counts every replayed document as found this week.")] = False,
+    send: Annotated[bool, typer.Option(
+        help="Send the digest and any alert e-mails, as the scheduled run does "
+             "(default: write only).")] = False,
 ) -> None:
     """The main job: crawl → classify → digest, as a Prefect flow.
 
@@ -221,7 +225,7 @@ def weekly(
 
     with _errors(), _replay_server(replay) as base_urls:
         report = weekly_flow(sources=source, week=week, base_urls=base_urls,
-                             max_age_days=None if replay else 60)
+                             max_age_days=None if replay else 60, dry_run=not send)
     console.print(_crawl_table(report.crawls))
     console.print(f"classified {report.classified} documents, {report.labelled} in a focus area")
     for kind, path in report.digest_paths.items():
@@ -236,7 +240,9 @@ def sources() -> None:
 
     Example: omvarld sources
     """
+    from flows.schedule import load_schedule
     from omvarld.config import load_sources
+    from omvarld.health import source_health
     from omvarld.store import Store
 
     with _errors():
@@ -244,9 +250,12 @@ def sources() -> None:
         store = Store.open()
         last = store.last_crawls()
         stored = store.document_counts_by_source()
+        health = source_health(store, [s.id for s in catalogue.sources],
+                               min_items=load_schedule().alerts.broken_min_items)
     table = Table(title="Sources")
     table.add_column("id", no_wrap=True)
-    for col in ("level", "documents", "last run", "result", "last success"):
+    for col in ("level", "documents", "last run", "result", "last success", "health",
+                "new (7 d)"):
         table.add_column(col)
     for s in catalogue.sources:
         run = last.get(s.id)
@@ -262,8 +271,18 @@ def sources() -> None:
             s.id if s.enabled else f"{s.id} (disabled)", s.level, str(stored.get(s.id, 0)),
             run.started.strftime("%Y-%m-%d %H:%M") if run else "never", result,
             success.strftime("%Y-%m-%d %H:%M") if success else "never",
+            _health_cell(health[s.id]), str(health[s.id].new_recent),
         )
     console.print(table)
+
+
+def _health_cell(h: SourceHealth) -> str:
+    """ok / failed N× in a row / broken (no documents where there used to be many)."""
+    if h.status == "broken":
+        return f"[bold red]broken[/]: no documents (usually {h.typical_items:g})"
+    if h.consecutive_failures:
+        return f"[red]failed {h.consecutive_failures}× in a row[/]"
+    return {"ok": "[green]ok[/]", "never": "never crawled"}.get(h.status, h.status)
 
 
 def _evaluation_table(title: str, result: Evaluation) -> Table:

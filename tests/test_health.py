@@ -85,3 +85,30 @@ def test_a_run_killed_halfway_is_closed_as_failed(store):
     h = source_health(store, ["riksdagen"], now=now)["riksdagen"]
     assert h.status == "failed" and h.consecutive_failures == 1
     assert h.errors == ["abandoned: the run was interrupted before it finished"]
+
+
+def test_omvarld_sources_shows_a_broken_source_as_broken(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from omvarld.cli import app
+    from omvarld.settings import get_settings
+    from omvarld.store import Store
+
+    url = f"sqlite:///{tmp_path}/cli.sqlite"
+    store = Store.open(url)
+    for day, seen in enumerate((40, 44, 0)):
+        record(store, "regeringen", day, unchanged=seen)
+    for day in range(3):
+        record(store, "riksdagen", day, "failed", errors=["HTTP 500"])
+    monkeypatch.setenv("OMVARLD_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["sources"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines()
+            if line.startswith("│")}
+    assert "broken: no documents (usually 42)" in rows["regeringen"]
+    assert "failed 3× in a row" in rows["riksdagen"]
