@@ -88,6 +88,14 @@ def crawl_source(source_id: str, base_url: str | None, database_url: str,
     return SourceRow.from_crawl(report, attempts=attempt)
 
 
+def crawl_retries(policy: CrawlPolicy) -> int:
+    """Scheduled runs (from a deployment) retry a failed source with back-off; a run
+    started by hand (`omvarld weekly`, a test) reports it at once instead of waiting."""
+    from prefect.runtime import deployment
+
+    return policy.retries if deployment.id else 0
+
+
 def crawl_all(ids: list[str], base_urls: dict[str, str], database_url: str,
               policy: CrawlPolicy, min_items: float) -> list[SourceRow]:
     """Crawl every source at once, each a task of its own; one failing source is a
@@ -104,7 +112,8 @@ def crawl_all(ids: list[str], base_urls: dict[str, str], database_url: str,
                                      closed)
     finally:
         store.close()
-    crawl = crawl_source.with_options(retries=policy.retries,
+    retries = crawl_retries(policy)
+    crawl = crawl_source.with_options(retries=retries,
                                       retry_delay_seconds=policy.retry_delay_seconds)
     futures = [crawl.submit(sid, base_urls.get(sid), database_url, timeout) for sid in ids]
     rows: list[SourceRow] = []
@@ -116,9 +125,9 @@ def crawl_all(ids: list[str], base_urls: dict[str, str], database_url: str,
             continue
         exc: Any = state.result(raise_on_failure=False)
         if isinstance(exc, CrawlFailed):
-            rows.append(SourceRow.from_crawl(exc.report, attempts=policy.retries + 1))
+            rows.append(SourceRow.from_crawl(exc.report, attempts=retries + 1))
         else:
-            rows.append(SourceRow(source=sid, status="failed", attempts=policy.retries + 1,
+            rows.append(SourceRow(source=sid, status="failed", attempts=retries + 1,
                                   error=f"{sid}: {type(exc).__name__}: {exc}"))
     store = Store.open(database_url)
     try:
