@@ -98,11 +98,6 @@ class EcPresscornerSpider(FeedSpider):
         )
         return [f"{self.base_url}/commission/presscorner/api/rss?{query}&page=1"]
 
-    def page_url(self, feed: str, page: int) -> str:
-        """`page=N` replaced in place: the API's `rss?search?…` query is not a regular one
-        and would be mangled by re-encoding."""
-        return re.sub(r"([?&])page=\d+", rf"\g<1>page={page}", feed)
-
     def parse_entry(self, entry: Any) -> Row | None:
         row = super().parse_entry(entry)
         if row is None:
@@ -114,16 +109,8 @@ class EcPresscornerSpider(FeedSpider):
         row.url = PRESSCORNER_DETAIL.format(id=doc_id)
         row.doc_type = press_doc_type(doc_id)
         row.attachments = [PRESSCORNER_PDF.format(id=doc_id, ID=doc_id.upper())]
-        row.extra["identifier"] = doc_id.upper()
+        row.identifier = doc_id.upper()
         return row
-
-    def document_from_row(self, row: Row) -> Iterator[Request | Document]:
-        for item in super().document_from_row(row):
-            if isinstance(item, Document) and row.extra.get("identifier"):
-                item = Document.model_validate(
-                    {**item.model_dump(), "identifier": row.extra["identifier"]}
-                )
-            yield item
 
 
 # -- Have your say ---------------------------------------------------------------------
@@ -236,7 +223,8 @@ class HaveYourSaySpider(JsonApiSpider):
                 for k in ("frontEndStage", "receivingFeedbackStatus", "feedbackEndDate")
             ).strip()
             or None,
-            extra={"id": ident, "reference": clean_text(item.get("reference")) or None},
+            identifier=clean_text(item.get("reference")) or None,
+            extra={"id": ident},
         )
 
     def row_to_document(self, row: Row) -> Iterator[Request | Document]:
@@ -256,9 +244,4 @@ class HaveYourSaySpider(JsonApiSpider):
             return
         dossier = strip_tags(data.get("dossierSummary"))
         row.text = "\n\n".join(p for p in (dossier, row.summary) if p)
-        for item in self.document_from_row(row):
-            if isinstance(item, Document) and row.extra.get("reference"):
-                item = Document.model_validate(
-                    {**item.model_dump(), "identifier": row.extra["reference"]}
-                )
-            yield item
+        yield from self.document_from_row(row)

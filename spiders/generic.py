@@ -77,6 +77,7 @@ class Row:
     summary: str = ""
     text: str = ""
     version: str | None = None
+    identifier: str | None = None  # how the document is cited ("IP_26_2514", "COM/2026/12")
     doc_type: str | None = None
     deadline: date | None = None
     attachments: list[str] = field(default_factory=list)
@@ -308,6 +309,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
             row.url,
             title=row.title,
             doc_type=self.row_doc_type(row),
+            identifier=row.identifier,
             published=self.checked_date(row.url, row.published),
             deadline=self.row_deadline(row, text),
             summary=row.summary,
@@ -347,6 +349,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         fields: dict[str, Any] = {
             "title": title,
             "doc_type": self.row_doc_type(row),
+            "identifier": row.identifier,
             "published": published,
             "summary": row.summary
             or parse_page_summary(response)
@@ -385,10 +388,14 @@ class FeedSpider(GenericSpider):
             yield self.request(url, self.parse_feed, cb_kwargs={"feed": url, "page": 1})
 
     def page_url(self, feed: str, page: int) -> str:
-        parts = urlsplit(feed)
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k != self.page_param]
-        query.append((str(self.page_param), str(page)))
-        return urlunsplit((*parts[:3], urlencode(query), ""))
+        """The feed's URL for `page`: the `page_param` value replaced where it stands, else
+        appended. The rest of the URL is left as the publisher wrote it — re-encoding would
+        mangle queries that are not quite regular (the press corner's `rss?search?…`)."""
+        param = re.escape(str(self.page_param))
+        edited, found = re.subn(rf"([?&]){param}=[^&#]*", rf"\g<1>{self.page_param}={page}", feed)
+        if found:
+            return edited
+        return f"{feed}{'&' if urlsplit(feed).query else '?'}{self.page_param}={page}"
 
     def parse_feed(self, response: Response, feed: str, page: int) -> Iterator[Request | Document]:
         if self.empty_response(response):
