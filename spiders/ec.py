@@ -130,19 +130,6 @@ def parse_hys_date(value: Any) -> date | None:
             return None
 
 
-def normalise_listing(data: Any) -> Any:
-    """Both listing shapes as `{"items": [...], "total": N}`; anything else unchanged."""
-    if not isinstance(data, dict):
-        return data
-    if isinstance(data.get("initiativeResultDtoPage"), dict):
-        page = data["initiativeResultDtoPage"]
-        return {"items": page.get("content"), "total": page.get("totalElements")}
-    if "_embedded" in data or "page" in data:
-        items = (data.get("_embedded") or {}).get("initiativeResultDtoes", [])
-        return {"items": items, "total": (data.get("page") or {}).get("totalElements")}
-    return data
-
-
 def current_status(item: dict[str, Any]) -> dict[str, Any]:
     """The status marked `isCurrent`, else the open one, else the last one."""
     statuses = [s for s in item.get("currentStatuses") or [] if isinstance(s, dict)]
@@ -188,8 +175,9 @@ class HaveYourSaySpider(JsonApiSpider):
     doc_type = "consultation"
     api_path = f"{HYS_API}/searchInitiatives"
     query: ClassVar[dict[str, Any]] = {"language": "EN", "feedbackStatus": "OPEN"}
-    items_path = "items"
-    total_path = "total"
+    # The newer Spring page first, then the HAL listing (see the module docstring).
+    items_path = ("initiativeResultDtoPage.content", "_embedded.initiativeResultDtoes")
+    total_path = ("initiativeResultDtoPage.totalElements", "page.totalElements")
     page_param = "page"
     page_size_param = "size"
     first_page = 0
@@ -198,10 +186,6 @@ class HaveYourSaySpider(JsonApiSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.page_size = int(self.source.params.get("page_size", type(self).page_size))
-
-    def load_json(self, response: Response, public_url: str | None = None) -> Any | None:
-        """Either listing shape as `items`/`total` (see the module docstring)."""
-        return normalise_listing(super().load_json(response, public_url))
 
     def row_from_item(self, item: dict[str, Any]) -> Row | None:
         ident = initiative_id(item)

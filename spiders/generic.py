@@ -217,6 +217,23 @@ def dig(data: Any, path: str | None) -> Any:
     return data
 
 
+def paths_of(paths: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """A JSON path or a tuple of fallbacks, as a tuple."""
+    if paths is None:
+        return ()
+    return (paths,) if isinstance(paths, str) else tuple(paths)
+
+
+def dig_first(data: Any, paths: str | tuple[str, ...] | None, kind: type | None = None) -> Any:
+    """The value at the first of `paths` that holds one (of `kind`, if given); None if none
+    does. APIs change shape: `("initiativeResultDtoPage.content", "_embedded.items")`."""
+    for path in paths_of(paths):
+        value = dig(data, path)
+        if value is not None and (kind is None or isinstance(value, kind)):
+            return value
+    return None
+
+
 class GenericSpider(PdfAttachments, OmvarldSpider):
     """What the three bases share: rows → known check → detail page → document."""
 
@@ -510,15 +527,17 @@ class HtmlListingSpider(GenericSpider):
 
 
 class JsonApiSpider(GenericSpider):
-    """A paged JSON API: `api_path` + query, items at `items_path`, total at `total_path`,
-    a next link at `next_path` or page/offset counting. Each item becomes a document
+    """A paged JSON API: `api_path` + query, items at `items_path`, total at `total_path`
+    (either may be a tuple of fallback paths, the first that holds a value counts), a next
+    link at `next_path` or page/offset counting. Each item becomes a document
     through `row_to_document` (default: `row_from_item` → the listing alone, or its
     detail page when `follow_detail`)."""
 
     api_path: ClassVar[str] = ""
     query: ClassVar[dict[str, Any]] = {}
-    items_path: ClassVar[str] = "data"
-    total_path: ClassVar[str | None] = None
+    # A path, or fallbacks tried in order (an API that changed shape answers either).
+    items_path: ClassVar[str | tuple[str, ...]] = "data"
+    total_path: ClassVar[str | tuple[str, ...] | None] = None
     next_path: ClassVar[str | None] = None
     page_param: ClassVar[str] = "page"
     page_size_param: ClassVar[str | None] = None
@@ -547,11 +566,16 @@ class JsonApiSpider(GenericSpider):
         data = self.load_json(response)
         if data is None:
             return
-        items = dig(data, self.items_path)
-        if not isinstance(items, list):
-            raise LayoutChanged(f"no `{self.items_path}` list in the JSON of {response.url}")
-        total = dig(data, self.total_path) if self.total_path else None
+        items = dig_first(data, self.items_path, list)
+        total = dig_first(data, self.total_path)
         total_count = int(total) if isinstance(total, (int, str)) and str(total).isdigit() else None
+        if items is None:
+            if total_count is None:
+                wanted = " or ".join(f"`{p}`" for p in paths_of(self.items_path))
+                raise LayoutChanged(f"no {wanted} list in the JSON of {response.url}")
+            # A HAL answer leaves `_embedded` out when it is empty; its count says whether
+            # rows were due (`expect_rows`).
+            items = []
         self.expect_rows(items, url=response.url, page=page, reported=total_count)
         rows = [r for r in (self.row_from_item(i) for i in items if isinstance(i, dict)) if r]
         fresh, any_known = self.fresh_rows(rows)

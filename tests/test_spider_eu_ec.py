@@ -16,7 +16,7 @@ from omvarld.model import Document
 from omvarld.replay import ReplayServer
 from omvarld.store import Store
 from spiders.base import LayoutChanged
-from spiders.ec import EcPresscornerSpider, HaveYourSaySpider, normalise_listing
+from spiders.ec import EcPresscornerSpider, HaveYourSaySpider
 from spiders.run import run_crawl_in_subprocess
 
 TODAY = date(2026, 11, 23)
@@ -236,17 +236,27 @@ def test_html_where_the_listing_json_was_expected_is_a_changed_layout():
 def test_a_listing_without_either_known_shape_is_a_changed_layout():
     spider = have_your_say()
     body = json.dumps({"results": []}).encode()
-    with pytest.raises(LayoutChanged, match="no `items` list"):
+    wanted = r"no `initiativeResultDtoPage\.content` or `_embedded\.initiativeResultDtoes` list"
+    with pytest.raises(LayoutChanged, match=wanted):
         list(spider.parse_api(fixture_response(HYS_LISTING, spider.api_url(1), body=body), page=1))
 
 
-def test_normalise_listing_reads_both_shapes():
+def hys_listing_requests(data: dict) -> list:
+    spider = have_your_say()
+    response = fixture_response(HYS_LISTING, spider.api_url(1), body=json.dumps(data).encode())
+    return list(spider.parse_api(response, page=1))
+
+
+def test_both_listing_shapes_give_their_totals_for_paging():
     old = json.loads((FIXTURES / HYS_LISTING).read_text(encoding="utf-8"))
-    assert normalise_listing(old)["total"] == 3
-    assert normalise_listing({"initiativeResultDtoPage": {"content": [], "totalElements": 0}}) == {
-        "items": [],
-        "total": 0,
-    }
+    old["page"]["totalElements"] = 60  # more than the page of 50: a next page is asked for
+    assert hys_listing_requests(old)[-1].url.endswith("page=1")
+    newer = {"initiativeResultDtoPage": {"content": [], "totalElements": 0}}
+    assert hys_listing_requests(newer) == []  # nothing open: no rows due, none asked
+
+
+def test_an_empty_hal_listing_without_embedded_is_no_news():
+    assert hys_listing_requests({"page": {"size": 50, "totalElements": 0}}) == []
 
 
 # -- real crawls -----------------------------------------------------------------------
