@@ -11,7 +11,8 @@ and remisser, one thin class per publisher over the shared bases in `spiders.gen
 | Boverket | news and remisser ("Svar senast …" → deadline) | HTML listing |
 | Naturvårdsverket | RSS `/rss/nyheter/` | feed |
 
-What the listings alone cannot say is decided here, once for all of them:
+What the listings alone cannot say is declared here, with the bases' `type_rules` and
+`detail_date_selector`:
 
 - **document type** from the title and URL (`TYPE_RULES_SV`): a "Remiss: …" is a remiss,
   a granskning or samråd a consultation, a rapport, prognos, enkät or the
@@ -27,17 +28,7 @@ Every structure these classes read is documented, with the stored page it follow
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from typing import Any, ClassVar
-
-from scrapy.http import TextResponse
-
-from omvarld.model import CrawlReport
-from spiders.dates import parse_date
-from spiders.generic import FeedSpider, GenericSpider, HtmlListingSpider, Row
-
-_ISO_ANYWHERE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+from spiders.generic import FeedSpider, HtmlListingSpider
 
 # (pattern on the title or URL path, document type); the first match wins.
 TYPE_RULES_SV: tuple[tuple[str, str], ...] = (
@@ -48,67 +39,20 @@ TYPE_RULES_SV: tuple[tuple[str, str], ...] = (
 )
 
 
-def date_in(value: str | None, languages: tuple[str, ...] = ("sv", "da", "en")) -> date | None:
-    """A date anywhere in a short text: ISO ("Publicerad: 2026-10-28") or written out
-    ("Publicerad 19 november 2026", "20. november 2026", "18-11-2026")."""
-    if not value or not value.strip():
-        return None
-    iso = _ISO_ANYWHERE.search(value)
-    if iso:
-        return parse_date(iso.group(1))
-    return parse_date(value, languages)
-
-
-class TypedDocuments(GenericSpider):
-    """Document types by title/URL rules and a publication date from the detail page when
-    the listing has none (see the module docstring)."""
-
-    name = ""
-    type_rules: ClassVar[tuple[tuple[str, str], ...]] = TYPE_RULES_SV
-    detail_date_selector: ClassVar[str | None] = None
-
-    def row_doc_type(self, row: Row) -> str:
-        if row.doc_type:
-            return row.doc_type
-        haystack = f"{row.title}\n{row.url}".lower()
-        for pattern, doc_type in self.type_rules:
-            if re.search(pattern, haystack):
-                return doc_type
-        return self.doc_type
-
-    def detail_fields(self, page: TextResponse, row: Row) -> dict[str, Any]:
-        if row.published or not self.detail_date_selector:
-            return {}
-        found = date_in(" ".join(page.css(self.detail_date_selector).getall()), self.date_languages)
-        return {"published": found} if found else {}
-
-    def final_report(self, reason: str = "finished") -> CrawlReport:
-        """A crawl in which no request was answered at all, without any failing, is failed
-        too: Scrapy drops a redirect back to an address it has seen (a redirect loop) as a
-        duplicate, silently, and "ok, no news" would hide that the source is unreachable."""
-        report = super().final_report(reason)
-        if report.status == "ok" and self.responses_ok == 0 and self.requests_failed == 0:
-            report.errors.insert(
-                0,
-                f"{self.source.id}: no page of {self.base_url} was answered — every request "
-                "was dropped (a redirect loop, or a redirect to an address already fetched)",
-            )
-            report.status = "failed"
-        return report
-
-
-class AgencyListingSpider(TypedDocuments, HtmlListingSpider):
+class AgencyListingSpider(HtmlListingSpider):
     """An agency's HTML news listing → its article pages."""
 
     name = ""
     date_languages = ("sv",)
+    type_rules = TYPE_RULES_SV
 
 
-class AgencyFeedSpider(TypedDocuments, FeedSpider):
+class AgencyFeedSpider(FeedSpider):
     """An agency's RSS feed → its article pages."""
 
     name = ""
     date_languages = ("sv",)
+    type_rules = TYPE_RULES_SV
 
 
 class SkrSpider(AgencyListingSpider):

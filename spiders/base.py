@@ -8,7 +8,8 @@ the documents it produces are always the publisher's own, never the local server
 The crawl report (`CrawlReport`) lives on the spider: the pipelines count what they store,
 errbacks and signal handlers count what failed, and when the spider closes the report is
 written to the store's crawl run. A source counts as failed when it could not be reached at
-all (every request failed) or when a page no longer had the layout the spider reads.
+all (every request failed), when no request was answered although none failed (all were
+dropped unsent), or when a page no longer had the layout the spider reads.
 """
 
 from __future__ import annotations
@@ -157,7 +158,18 @@ class OmvarldSpider(scrapy.Spider):
                 f"{self.source.id}: source unreachable at {self.base_url}: "
                 f"all {self.requests_failed} requests failed",
             )
-        failed = unreachable or self.layout_failed or reason != "finished"
+        # Nothing answered and nothing failed: every request was dropped before it was
+        # sent (a duplicate or offsite filter, a start that asked for nothing). "ok, no
+        # news" would hide it. A redirect loop is not this case: `LoopSafeRedirectMiddleware`
+        # fails it, so it is counted in `requests_failed` and reported as unreachable.
+        unanswered = self.responses_ok == 0 and self.requests_failed == 0
+        if unanswered and reason == "finished" and not self.layout_failed:
+            report.errors.insert(
+                0,
+                f"{self.source.id}: no page of {self.base_url} was answered — every request "
+                "was dropped before an answer, none failed",
+            )
+        failed = unreachable or unanswered or self.layout_failed or reason != "finished"
         report.status = "failed" if failed else "ok"
         report.finished = utcnow()
         return report

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import dateparser
 
 _ISO = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+# An ISO date inside a short text: "Publicerad: 2026-10-28".
+_ISO_ANYWHERE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
 # "10 mars 2026", "1 januari 2027" — a day, a Swedish month name and a year.
 _WRITTEN_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTHS})\s+(\d{{4}})\b", re.IGNORECASE)
@@ -63,27 +66,38 @@ _DATEPARSER_SETTINGS = {
 }
 
 
-def parse_swedish_date(value: str | None) -> date | None:
-    """A date from an ISO timestamp or Swedish prose ("24 mars 2017"); None if there is none.
-
-    ISO strings are read directly (dateparser is slow and would be asked thousands of times
-    per crawl); anything else goes to dateparser restricted to Swedish, requiring day, month
-    and year, so "mars 2017" alone never becomes a made-up first of March.
-    """
+def _read_date(
+    value: str | None,
+    written_dates: re.Pattern[str],
+    languages: list[str],
+    settings: dict[str, Any],
+    *,
+    iso_anywhere: bool = False,
+    limit: int | None = None,
+) -> date | None:
+    """ISO text read directly (dateparser is slow and would be asked thousands of times per
+    crawl), else the written date found by `written_dates`, else the text, by dateparser."""
     if not value or not value.strip():
         return None
-    iso = _ISO.match(value)
+    iso = _ISO.match(value) or (_ISO_ANYWHERE.search(value) if iso_anywhere else None)
     if iso:
         try:
             return date.fromisoformat(iso.group(1))
         except ValueError:
             return None
-    written = _WRITTEN_DATE.search(value)
-    text = written.group(0) if written else value.strip()
-    parsed: datetime | None = dateparser.parse(
-        text, languages=["sv"], settings=_DATEPARSER_SETTINGS
-    )
+    written = written_dates.search(value)
+    text = written.group(0) if written else value.strip()[:limit]
+    parsed: datetime | None = dateparser.parse(text, languages=languages, settings=settings)
     return parsed.date() if parsed else None
+
+
+def parse_swedish_date(value: str | None) -> date | None:
+    """A date from an ISO timestamp or Swedish prose ("24 mars 2017"); None if there is none.
+
+    Anything but ISO goes to dateparser restricted to Swedish, requiring day, month and
+    year, so "mars 2017" alone never becomes a made-up first of March.
+    """
+    return _read_date(value, _WRITTEN_DATE, ["sv"], _DATEPARSER_SETTINGS)
 
 
 def parse_remiss_deadline(text: str | None) -> date | None:
@@ -107,27 +121,20 @@ def parse_remiss_deadline(text: str | None) -> date | None:
 
 
 def parse_date(value: str | None, languages: tuple[str, ...] = ("sv", "da", "en")) -> date | None:
-    """A date from ISO text, RFC 822 (feeds), or Swedish, Danish or English prose.
+    """A date from ISO text, RFC 822 (feeds), or Swedish, Danish or English prose; an ISO
+    date inside a short text ("Publicerad: 2026-10-28") before a written one.
 
     Like `parse_swedish_date`, a month and year alone never become a date.
     """
-    if not value or not value.strip():
-        return None
-    iso = _ISO.match(value)
-    if iso:
-        try:
-            return date.fromisoformat(iso.group(1))
-        except ValueError:
-            return None
-    written = _WRITTEN_DATE_ANY.search(value)
-    text = written.group(0) if written else value.strip()[:200]
     # No relative dates ("igår", "i går"): a page's "yesterday" means nothing a week later.
-    parsed: datetime | None = dateparser.parse(
-        text,
-        languages=list(languages),
-        settings={**_DATEPARSER_SETTINGS, "PARSERS": ["timestamp", "absolute-time"]},
+    return _read_date(
+        value,
+        _WRITTEN_DATE_ANY,
+        list(languages),
+        {**_DATEPARSER_SETTINGS, "PARSERS": ["timestamp", "absolute-time"]},
+        iso_anywhere=True,
+        limit=200,
     )
-    return parsed.date() if parsed else None
 
 
 def find_written_date(

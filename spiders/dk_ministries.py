@@ -20,9 +20,6 @@ The structures read here, and the stored pages they follow, are in
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from spiders.agencies import TypedDocuments
 from spiders.generic import FeedSpider, HtmlListingSpider
 
 # (pattern on the title or URL path, document type); the first match wins.
@@ -32,20 +29,20 @@ TYPE_RULES_DA: tuple[tuple[str, str], ...] = (
 )
 
 
-class MinistryListingSpider(TypedDocuments, HtmlListingSpider):
+class MinistryListingSpider(HtmlListingSpider):
     """A ministry's HTML news list → its article pages."""
 
     name = ""
     date_languages = ("da",)
-    type_rules: ClassVar[tuple[tuple[str, str], ...]] = TYPE_RULES_DA
+    type_rules = TYPE_RULES_DA
 
 
-class MinistryFeedSpider(TypedDocuments, FeedSpider):
+class MinistryFeedSpider(FeedSpider):
     """A ministry's RSS feed → its article pages."""
 
     name = ""
     date_languages = ("da",)
-    type_rules: ClassVar[tuple[tuple[str, str], ...]] = TYPE_RULES_DA
+    type_rules = TYPE_RULES_DA
 
 
 class BeskaeftigelsesministerietSpider(MinistryFeedSpider):

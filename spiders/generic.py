@@ -239,6 +239,11 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
 
     name = ""
     doc_type: ClassVar[str] = "news"
+    # (regex on the lower-cased title + URL, document type), the first match wins; a row
+    # that matches none is `doc_type`.
+    type_rules: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Where the detail page states its publication date when the listing row has none.
+    detail_date_selector: ClassVar[str | None] = None
     follow_detail: ClassVar[bool] = True
     max_pages: ClassVar[int] = 5
     date_languages: ClassVar[tuple[str, ...]] = ("sv", "da", "en")
@@ -251,8 +256,15 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
     # -- hooks per row ---------------------------------------------------------------
 
     def row_doc_type(self, row: Row) -> str:
-        """The document type of a row: the row's own, else the class's."""
-        return row.doc_type or self.doc_type
+        """The document type of a row: the row's own, else the first of `type_rules` that
+        matches its title or URL ("Remiss: …", "/remisser/"), else the class's."""
+        if row.doc_type:
+            return row.doc_type
+        haystack = f"{row.title}\n{row.url}".lower()
+        for pattern, doc_type in self.type_rules:
+            if re.search(pattern, haystack):
+                return doc_type
+        return self.doc_type
 
     def row_deadline(self, row: Row, text: str) -> date | None:
         """A response deadline: the row's, else the prose of a remiss/consultation."""
@@ -261,6 +273,14 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         if self.row_doc_type(row) in ("remiss", "consultation"):
             return parse_remiss_deadline(text)
         return None
+
+    def detail_date(self, page: Selector) -> date | None:
+        """The date at `detail_date_selector` ("Publicerad: 2026-10-28", "20. november
+        2026"), read before the page's metadata, which often dates the last edit."""
+        if not self.detail_date_selector:
+            return None
+        stated = " ".join(page.css(self.detail_date_selector).getall())
+        return parse_date(stated, self.date_languages)
 
     def detail_fields(self, page: TextResponse, row: Row) -> dict[str, Any]:
         """Extra or overriding document fields read from the detail page (a hook)."""
@@ -359,6 +379,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         canonical = without_tracking(parse_canonical(response, row.url))
         published = (
             row.published
+            or self.detail_date(response)
             or parse_page_date(response)
             or parse_date(main.get("date"))
             or find_written_date(text[:600], self.date_languages)

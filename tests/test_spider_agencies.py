@@ -40,10 +40,9 @@ from spiders.agencies import (
     SkolverketSpider,
     SkrSpider,
     TrafikverketSpider,
-    date_in,
 )
 from spiders.base import LayoutChanged
-from spiders.dates import parse_remiss_deadline
+from spiders.dates import parse_date, parse_remiss_deadline
 from spiders.generic import GenericSpider, Row
 from spiders.run import run_crawl_in_subprocess
 
@@ -582,7 +581,7 @@ def test_a_publication_date_in_the_future_is_dropped_and_reported():
     ],
 )
 def test_dates_in_listing_and_page_texts(value, expected):
-    assert date_in(value, ("sv",)) == expected
+    assert parse_date(value, ("sv",)) == expected
 
 
 def test_an_unparseable_listing_date_leaves_the_date_to_the_page():
