@@ -345,6 +345,8 @@ def test_small_helpers():
         ("Tue, 22 Nov 2026 10:00:00 +0100", date(2026, 11, 22)),
         ("2017.03.27.", date(2017, 3, 27)),
         ("2026-11-22T09:00:00+01:00", date(2026, 11, 22)),
+        ("Publicerad: 2026-10-28", date(2026, 10, 28)),
+        ("Uppdaterad 2026-10-30, publicerad 28 oktober 2026", date(2026, 10, 30)),
         ("november 2026", None),
         ("igår", None),
         ("", None),
@@ -352,6 +354,187 @@ def test_small_helpers():
 )
 def test_parse_date_in_swedish_danish_and_english(text, expected):
     assert parse_date(text) == expected
+
+
+# -- what a source declares instead of overriding --------------------------------------------
+
+
+class CitedApiSpider(ApiSpider):
+    """Items of an API that changed shape: the newer `page.content`, else `result.items`."""
+
+    name = "test_cited_api"
+    items_path = ("page.content", "result.items")
+    total_path = ("page.totalElements", "result.total")
+
+    def row_from_item(self, item: dict[str, Any]) -> Row | None:
+        row = super().row_from_item(item)
+        if row is not None:
+            row.identifier = item.get("ref")
+        return row
+
+
+def test_row_identifier_becomes_the_documents_identifier():
+    spider = api_spider(CitedApiSpider)
+    data = {"result": {"total": 1, "items": [item(1, ref="COM/2026/12")]}}
+    (doc,) = spider.parse_api(api_response(spider, 1, data), page=1)
+    assert doc.identifier == "COM/2026/12"
+
+
+def test_row_identifier_reaches_a_document_read_from_its_detail_page():
+    spider = ListSpider(source_id="malardalsradet", base_url=BASE, today=date(2026, 11, 23))
+    row = Row(
+        url=f"{PUBLIC}/nyheter/remiss-regional-plan/",
+        title="Remiss: regional plan",
+        published=date(2026, 11, 19),
+        identifier="Dnr 2026/0412",
+    )
+    (pdf_request,) = spider.parse_detail(
+        fixture_response("d.html", f"{BASE}/nyheter/remiss-regional-plan/", body=DETAIL), row=row
+    )
+    assert pdf_request.cb_kwargs["doc"].identifier == "Dnr 2026/0412"
+
+
+def test_items_path_falls_back_through_the_shapes_an_api_has_had():
+    spider = api_spider(CitedApiSpider)
+    newer = {"page": {"totalElements": 1, "content": [item(2)]}}
+    older = {"result": {"total": 1, "items": [item(1)]}}
+    assert [d.url for d in spider.parse_api(api_response(spider, 1, newer), page=1)] == [
+        f"{PUBLIC}/nyheter/2/"
+    ]
+    assert [d.url for d in spider.parse_api(api_response(spider, 1, older), page=1)] == [
+        f"{PUBLIC}/nyheter/1/"
+    ]
+
+
+def test_total_path_fallback_drives_paging():
+    spider = api_spider(CitedApiSpider)
+    data = {"page": {"totalElements": 5, "content": [item(1), item(2)]}}
+    out = list(spider.parse_api(api_response(spider, 1, data), page=1))
+    assert [r.url for r in out if isinstance(r, Request)] == [f"{BASE}/api/nyheter?limit=2&page=2"]
+
+
+def test_no_list_at_any_items_path_names_every_path():
+    spider = api_spider(CitedApiSpider)
+    with pytest.raises(LayoutChanged, match=r"no `page\.content` or `result\.items` list"):
+        list(spider.parse_api(api_response(spider, 1, {"results": []}), page=1))
+
+
+def test_a_listing_that_leaves_out_an_empty_items_list_is_read_by_its_count():
+    spider = api_spider(CitedApiSpider)
+    assert list(spider.parse_api(api_response(spider, 1, {"page": {"totalElements": 0}}), 1)) == []
+    with pytest.raises(LayoutChanged, match="structure changed"):
+        list(spider.parse_api(api_response(spider, 1, {"page": {"totalElements": 3}}), page=1))
+
+
+@pytest.mark.parametrize(
+    ("feed", "expected"),
+    [
+        # the press corner's odd query: only the page value changes, nothing is re-encoded
+        (
+            f"{BASE}/api/rss?search?language=en&text=&pagesize=50&page=1",
+            f"{BASE}/api/rss?search?language=en&text=&pagesize=50&page=2",
+        ),
+        (f"{BASE}/feed.atom?page=1&lang=sv", f"{BASE}/feed.atom?page=2&lang=sv"),
+        (f"{BASE}/feed.atom?lang=sv", f"{BASE}/feed.atom?lang=sv&page=2"),
+        (f"{BASE}/feed.atom", f"{BASE}/feed.atom?page=2"),
+    ],
+)
+def test_page_url_edits_the_page_parameter_in_place(feed, expected):
+    assert atom_spider().page_url(feed, 2) == expected
+
+
+class RuledListSpider(HtmlListingSpider):
+    name = "test_ruled_list"
+    listing_paths = ("/nyheter/",)
+    row_selector = "li"
+    doc_type = "press_release"
+    type_rules = ((r"\bremiss(?!var)|/remisser/", "remiss"), (r"rapport", "report"))
+    detail_date_selector = "p.page-info ::text"
+
+
+def ruled_spider() -> RuledListSpider:
+    return RuledListSpider(source_id="malardalsradet", base_url=BASE, today=date(2026, 11, 23))
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (Row(url=f"{PUBLIC}/nyheter/a/", title="Remiss: Regional plan"), "remiss"),
+        (Row(url=f"{PUBLIC}/remisser/b/", title="Regional plan"), "remiss"),
+        (Row(url=f"{PUBLIC}/nyheter/c/", title="Remissvar om regional plan"), "press_release"),
+        (Row(url=f"{PUBLIC}/nyheter/d/", title="Ny rapport om pendling"), "report"),
+        (Row(url=f"{PUBLIC}/nyheter/e/", title="Remiss och rapport"), "remiss"),  # first rule
+        (Row(url=f"{PUBLIC}/nyheter/f/", title="Remiss", doc_type="decision"), "decision"),
+    ],
+)
+def test_type_rules_type_a_row_by_its_title_or_url(row, expected):
+    assert ruled_spider().row_doc_type(row) == expected
+
+
+DATED_PAGE = """<html lang="sv"><head>
+<meta property="article:published_time" content="2026-11-20T08:00:00+01:00">
+</head><body><main><article><h1>Ny rapport om pendling i Mälardalen</h1>
+<p class="page-info">Publicerad: 2026-10-28</p>
+<p>Pendlingen mellan länen har ökat under året, visar rapporten som Mälardalsrådet tagit fram
+tillsammans med regionerna. Tågtrafiken står för den största ökningen.</p>
+</article></main></body></html>""".encode()
+
+
+def dated_document(spider: HtmlListingSpider, row: Row) -> Document:
+    response = fixture_response("d.html", f"{BASE}/nyheter/rapport/", body=DATED_PAGE)
+    (doc,) = spider.parse_detail(response, row=row)
+    return doc
+
+
+def test_detail_date_selector_dates_a_row_the_listing_left_undated():
+    doc = dated_document(ruled_spider(), Row(url=f"{PUBLIC}/nyheter/rapport/"))
+    assert (doc.published, doc.doc_type) == (date(2026, 10, 28), "report")
+
+
+def test_without_detail_date_selector_the_page_metadata_dates_it():
+    doc = dated_document(
+        ListSpider(source_id="malardalsradet", base_url=BASE), Row(url=f"{PUBLIC}/nyheter/rapport/")
+    )
+    assert doc.published == date(2026, 11, 20)
+
+
+def test_a_listing_date_wins_over_the_detail_date_selector():
+    row = Row(url=f"{PUBLIC}/nyheter/rapport/", published=date(2026, 10, 27))
+    assert dated_document(ruled_spider(), row).published == date(2026, 10, 27)
+
+
+# -- the crawl's status ------------------------------------------------------------------------
+
+
+def test_a_crawl_in_which_nothing_was_answered_nor_failed_is_failed():
+    report = ruled_spider().final_report("finished")
+    assert report.status == "failed"
+    assert report.errors == [
+        "malardalsradet: no page of http://127.0.0.1:9/malardalsradet was answered — every "
+        "request was dropped before an answer, none failed"
+    ]
+
+
+def test_a_redirect_loop_is_reported_once_as_unreachable():
+    """The loop middleware fails the request: counted as failed, not as unanswered."""
+    spider = ruled_spider()
+    spider.requests_failed = 1
+    report = spider.final_report("finished")
+    assert report.status == "failed"
+    assert len(report.errors) == 1 and "source unreachable" in report.errors[0]
+
+
+def test_a_crawl_stopped_early_with_nothing_answered_names_only_the_stop():
+    report = ruled_spider().final_report("shutdown")
+    assert report.status == "failed"
+    assert report.errors == ["malardalsradet: crawl stopped early (shutdown)"]
+
+
+def test_a_crawl_with_answered_pages_and_no_news_is_ok():
+    spider = ruled_spider()
+    spider.responses_ok = 1
+    report = spider.final_report("finished")
+    assert (report.status, report.errors) == ("ok", [])
 
 
 def test_find_written_date_in_running_text():
