@@ -16,15 +16,36 @@ Writing a new source — one entry in `config/sources.yaml` (id, publisher, leve
         listing_paths = ("/sv/om-boverket/nyheter/",)
         row_selector = "ul.news-list > li"
         title_selector = "h2 a::text"
-        date_selector = "time::attr(datetime)"
+        date_selector = "time::attr(datetime)"   # None: the listing shows no date
         summary_selector = "p.preamble::text"
         next_page_selector = "a[rel=next]::attr(href)"
         doc_type = "news"
+        # (regex on the lower-cased title + URL, type): the first match wins; a remiss or
+        # consultation also gets its response deadline from its text
+        type_rules = ((r"\bremiss(?!var)|/remisser/", "remiss"), (r"rapport", "report"))
+        # where the article states its date when the listing row has none
+        # ("Publicerad: 2026-10-28", "20. november 2026")
+        detail_date_selector = "p.page-info ::text"
+
+    class InitiativesSpider(JsonApiSpider):
+        '''An API that changed shape: items and total at the first path that has them.'''
+
+        name = "initiatives"
+        api_path = "/api/searchInitiatives"
+        items_path = ("initiativeResultDtoPage.content", "_embedded.initiativeResultDtoes")
+        total_path = ("initiativeResultDtoPage.totalElements", "page.totalElements")
+
+        def row_from_item(self, item):
+            return Row(url=..., title=item["shortTitle"], identifier=item["reference"])
+
+A feed that pages names its parameter, `page_param = "page"`: `page_url` changes that value
+where it stands in the feed's URL (or appends it), leaving the rest of the URL as the
+publisher wrote it. `Row.identifier` is how the document is cited ("IP_26_2514").
 
 Then a fixture folder `tests/fixtures/boverket/` (routes.json + PROVENANCE.md) and a test.
-Hooks for what selectors cannot say: `parse_row` (a whole listing row), `row_doc_type` and
-`row_deadline` (per row), `detail_fields` (extra fields from the detail page), and for JSON
-`row_to_document` / `row_url` / `row_version`.
+Hooks for what declarations cannot say: `parse_row` (a whole listing row), `row_doc_type`
+and `row_deadline` (per row), `detail_fields` (extra fields from the detail page), and for
+JSON `row_from_item` (an item as a `Row`) and `row_to_document` (a row as requests).
 
 Hostile answers: an empty listing is `LayoutChanged` (never "no news"), an empty detail
 page a reported failure; a page whose declared
