@@ -10,34 +10,28 @@ for the full text (trafilatura keeps the newsroom's "Om …" boilerplate, contac
 subject lists out) and its attachments.
 
 Mynewsdesk has one material type for all of these, "Pressmeddelande"; what the release is
-about shows only in its title, so `row_doc_type` reads the title: a "Pressinbjudan" is a
+about shows only in its title, so the title is read by `type_rules`: a "Pressinbjudan" is a
 press invitation (news), a board's decision ("beslutar", "upphäver", "godkänner", "antar")
 a decision, an analysis or report a report; everything else a press release.
 """
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
-from spiders.generic import FeedSpider, Row
+from spiders.generic import FeedSpider
 
-_INVITATION = re.compile(r"^\s*(pressinbjudan|pressträff|inbjudan)\b", re.IGNORECASE)
-_DECISION = re.compile(
-    r"\b(beslutar|beslutat|beslut om|upphäver|godkänner|antar|antog|fastställer)\b", re.IGNORECASE
+# (pattern on the lower-cased title, then "\n" and the URL; document type), the first match
+# wins. Each pattern reads the title line only (`^[^\n]*`); "report" only its part before a
+# colon ("Rapport: …", not "…: ny rapport visar").
+TYPE_RULES_MYNEWSDESK: tuple[tuple[str, str], ...] = (
+    (r"^\s*(pressinbjudan|pressträff|inbjudan)\b", "news"),
+    (
+        r"^[^\n]*\b(beslutar|beslutat|beslut om|upphäver|godkänner|antar|antog|fastställer)\b",
+        "decision",
+    ),
+    (r"^[^:\n]*(analys|rapport|kartläggning|uppföljning)\b", "report"),
 )
-_REPORT = re.compile(r"(analys|rapport|kartläggning|uppföljning)\b", re.IGNORECASE)
-
-
-def doc_type_from_title(title: str) -> str:
-    """The document type a Mynewsdesk release's title implies (see the module docstring)."""
-    if _INVITATION.search(title):
-        return "news"
-    if _DECISION.search(title):
-        return "decision"
-    if _REPORT.search(title.split(":")[0]):
-        return "report"
-    return "press_release"
 
 
 class MynewsdeskSpider(FeedSpider):
@@ -47,9 +41,7 @@ class MynewsdeskSpider(FeedSpider):
     doc_type: ClassVar[str] = "press_release"
     follow_detail: ClassVar[bool] = True
     date_languages: ClassVar[tuple[str, ...]] = ("sv", "en")
-
-    def row_doc_type(self, row: Row) -> str:
-        return row.doc_type or doc_type_from_title(row.title)
+    type_rules = TYPE_RULES_MYNEWSDESK
 
 
 class RegionSkaneSpider(MynewsdeskSpider):
