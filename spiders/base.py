@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from omvarld.config import Source, load_sources
 from omvarld.errors import SourceError
 from omvarld.model import CrawlReport, Document
 from omvarld.store import Store
+from spiders.dates import check_published
 
 # Marks requests the spider itself made (robots.txt fetches are Scrapy's, not ours).
 OWN_REQUEST = "omvarld_request"
@@ -72,9 +73,12 @@ class OmvarldSpider(scrapy.Spider):
         base_url: str | None = None,
         database_url: str | None = None,
         store: Store | None = None,
+        today: date | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # The day dates are checked against (`checked_date`); tests freeze it.
+        self.today: date = today or date.today()
         self.source: Source = load_sources().get(source_id or self.name)
         self.base_url: str = (base_url or self.source.base_url).rstrip("/")
         self.database_url = database_url
@@ -303,6 +307,14 @@ class OmvarldSpider(scrapy.Spider):
         logged as a warning and named in the report, without counting as failed."""
         self.report.errors.append(f"{url}: {problem}")
         self.logger.warning("%s: %s", url, problem)
+
+    def checked_date(self, url: str, value: date | None) -> date | None:
+        """A publication date as it may be stored: one in the future is dropped and noted
+        (`spiders.dates.check_published`)."""
+        checked, problem = check_published(value, self.today)
+        if problem:
+            self.note(url, problem)
+        return checked
 
     def check_rows(self, rows: list[Any], *, expected: bool, url: str, what: str) -> None:
         """A listing that yields no rows where the source says there are some: the layout

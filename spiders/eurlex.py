@@ -38,7 +38,7 @@ from scrapy.http import Response
 
 from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
-from spiders.dates import check_published, parse_date
+from spiders.dates import parse_date
 from spiders.pipelines import canonical_url
 
 EURLEX_PAGE = "https://eur-lex.europa.eu/legal-content/{lang}/TXT/?uri=CELEX:{celex}"
@@ -223,7 +223,7 @@ class EurlexSpider(OmvarldSpider):
         "DOWNLOAD_WARNSIZE": 0,
     }
 
-    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         params = self.source.params
         self.resource_types = [
@@ -234,7 +234,6 @@ class EurlexSpider(OmvarldSpider):
         self.first_crawl_days = int(params.get("first_crawl_days", 30))
         self.page_language = str(params.get("page_language", "sv"))
         self.notice_language = str(params.get("notice_language", "eng"))
-        self.today = today or date.today()
 
     async def start(self) -> AsyncIterator[Request]:
         yield self.listing_request(self.from_date(), 1)
@@ -340,11 +339,7 @@ class EurlexSpider(OmvarldSpider):
         doc_type = DOC_TYPES.get(resource_type(row.get("type", "")), "other")
         title = row.get("title_sv") or notice.title() or row.get("title_en") or ""
         identifier = parse_identifier(notice, celex)
-        published, problem = check_published(
-            notice.date() or parse_date(row.get("date")), self.today
-        )
-        if problem:
-            self.note(url, problem)
+        published = self.checked_date(url, notice.date() or parse_date(row.get("date")))
         doc = self.build_document(
             url,
             title=title,

@@ -21,7 +21,6 @@ as attachment.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
@@ -30,7 +29,7 @@ from scrapy.http import Response
 
 from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
-from spiders.dates import check_published, parse_date
+from spiders.dates import parse_date
 from spiders.generic import FeedSpider
 from spiders.pdf import PdfAttachments
 
@@ -114,14 +113,13 @@ class EuroparlDocumentsSpider(PdfAttachments, OmvarldSpider):
     name = "europarl_documents"
     custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
-    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         params = self.source.params
         self.collections = [str(c) for c in params.get("collections", ["adopted-texts"])]
         self.languages = [str(lang) for lang in params.get("languages", ["sv", "en"])]
         self.page_size = int(params.get("page_size", 50))
         self.max_pages = int(params.get("max_pages", 10))
-        self.today = today or date.today()
 
     async def start(self) -> AsyncIterator[Request]:
         for year in self.years():
@@ -222,9 +220,7 @@ class EuroparlDocumentsSpider(PdfAttachments, OmvarldSpider):
         url = document_page(identifier, lang)
         expr = expression(work, lang)
         work_type = last_segment(work.get("work_type"))
-        published, problem = check_published(parse_date(work.get("document_date")), self.today)
-        if problem:
-            self.note(url, problem)
+        published = self.checked_date(url, parse_date(work.get("document_date")))
         alternative = pick_language(expr.get("title_alternative"), [lang])
         procedures = [last_segment(p) for p in work.get("inverse_created_a_realization_of") or []]
         summary = " · ".join(

@@ -27,7 +27,7 @@ from scrapy.http import Response
 
 from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
-from spiders.dates import check_published, parse_swedish_date
+from spiders.dates import parse_swedish_date
 from spiders.pdf import PdfAttachments
 from spiders.pipelines import canonical_url
 
@@ -128,7 +128,7 @@ class FolketingetSpider(PdfAttachments, OmvarldSpider):
     # A 20 MB answer is not a case listing: Scrapy cancels it and the errback records it.
     custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
-    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         params = self.source.params
         self.types: dict[int, str] = {
@@ -137,7 +137,6 @@ class FolketingetSpider(PdfAttachments, OmvarldSpider):
         self.page_size = min(int(params.get("page_size", MAX_PAGE_SIZE)), MAX_PAGE_SIZE)
         self.max_pages = int(params.get("max_pages", 20))
         self.window_days = int(params.get("updated_within_days", 30))
-        self.today = today or date.today()
 
     async def start(self) -> AsyncIterator[Request]:
         yield self.request(self.listing_url(0), self.parse_listing, cb_kwargs={"page": 1})
@@ -226,9 +225,7 @@ class FolketingetSpider(PdfAttachments, OmvarldSpider):
             return
         documents = parse_documents(rows)
         periode = (case.get("Periode") or {}).get("kode")
-        published, problem = check_published(parse_published(case, documents), self.today)
-        if problem:
-            self.note(url, problem)
+        published = self.checked_date(url, parse_published(case, documents))
         doc = self.build_document(
             url,
             title=parse_title(case),

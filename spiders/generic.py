@@ -80,7 +80,7 @@ from scrapy.http import Response, TextResponse
 
 from omvarld.model import Document, clean_text
 from spiders.base import LayoutChanged, OmvarldSpider
-from spiders.dates import check_published, find_written_date, parse_date, parse_remiss_deadline
+from spiders.dates import find_written_date, parse_date, parse_remiss_deadline
 from spiders.pdf import PdfAttachments
 
 MAX_TEXT_CHARS = 200_000
@@ -269,9 +269,8 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
     max_pages: ClassVar[int] = 5
     date_languages: ClassVar[tuple[str, ...]] = ("sv", "da", "en")
 
-    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.today = today or date.today()
         self.max_pages = int(self.source.params.get("max_pages", type(self).max_pages))
 
     # -- hooks per row ---------------------------------------------------------------
@@ -377,12 +376,6 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         )
         if doc is not None:
             yield from self.with_pdfs(doc)
-
-    def checked_date(self, url: str, value: date | None) -> date | None:
-        checked, problem = check_published(value, self.today)
-        if problem:
-            self.note(url, problem)
-        return checked
 
     def parse_detail(self, response: Response, row: Row) -> Iterator[Request | Document]:
         if not isinstance(response, TextResponse) or not response.body.strip():
