@@ -11,11 +11,7 @@ the crawl reports a changed layout: they are collected here, in the class attrib
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from spiders.generic import HtmlListingSpider
-
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 class ConsiliumSpider(HtmlListingSpider):
@@ -31,4 +27,3 @@ class ConsiliumSpider(HtmlListingSpider):
     next_page_selector = "li.gsc-pager__next a::attr(href)"
     doc_type = "press_release"
     date_languages = ("en",)
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}

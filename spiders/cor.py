@@ -12,13 +12,9 @@ news.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from parsel import Selector
 
 from spiders.generic import HtmlListingSpider, Row
-
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 class CorSpider(HtmlListingSpider):
@@ -34,7 +30,6 @@ class CorSpider(HtmlListingSpider):
     next_page_selector = "a.cor-pager__next::attr(href)"
     doc_type = "news"
     date_languages = ("en",)
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
     def parse_row(self, block: Selector, page_url: str) -> Row | None:
         row = super().parse_row(block, page_url)

@@ -38,7 +38,6 @@ PRESSCORNER_PDF = (
 )
 HYS_PUBLIC = "https://ec.europa.eu/info/law/better-regulation/have-your-say/initiatives/{id}"
 HYS_API = "/info/law/better-regulation/brpapi"
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 # Press corner document ids start with their kind: ip_ (press release), statement_, qanda_…
 _PRESS_ID = re.compile(r"^(ip|statement|qanda|speech|mex|ac|inf|read|daily)_\d{2}_\d+$")
@@ -87,7 +86,6 @@ class EcPresscornerSpider(FeedSpider):
     doc_type = "press_release"
     follow_detail = False  # the detail page is a JavaScript application
     page_param = "page"
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
     def feed_urls(self) -> list[str]:
         params = self.source.params
@@ -181,7 +179,6 @@ class HaveYourSaySpider(JsonApiSpider):
     page_param = "page"
     page_size_param = "size"
     first_page = 0
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

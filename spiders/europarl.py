@@ -21,7 +21,7 @@ as attachment.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from scrapy import Request
@@ -36,7 +36,6 @@ from spiders.pdf import PdfAttachments
 DATA_BASE = "https://data.europarl.europa.eu/"
 DOCEO_PAGE = "https://www.europarl.europa.eu/doceo/document/{identifier}_{lang}.html"
 JSON_LD = "application/ld+json"
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_TEXT_CHARS = 20_000
 
 # `work_type` (def/ep-document-types/…) → document type.
@@ -111,7 +110,6 @@ class EuroparlDocumentsSpider(PdfAttachments, OmvarldSpider):
     last one, whose December plenary is listed late), from the EP's API v2."""
 
     name = "europarl_documents"
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -254,4 +252,3 @@ class EuroparlPressSpider(FeedSpider):
     doc_type = "press_release"
     follow_detail = True
     feed_paths = ("/rss/doc/press-releases/en.xml",)
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from scrapy import Request
@@ -36,7 +36,6 @@ ODA_CASE_URL = "https://oda.ft.dk/api/Sag({id})"
 # The path segment ft.dk uses per case type (Sagstype ids of ODA).
 CASE_KIND_PATHS: dict[int, str] = {3: "lovforslag", 5: "beslutningsforslag"}
 MAX_PAGE_SIZE = 100  # ODA refuses more per request
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 def odata_rows(data: Any) -> list[dict[str, Any]] | None:
@@ -125,8 +124,6 @@ class FolketingetSpider(PdfAttachments, OmvarldSpider):
     a bill (the bill itself, as tabled) is read into the document's text."""
 
     name = "folketinget"
-    # A 20 MB answer is not a case listing: Scrapy cancels it and the errback records it.
-    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_MAXSIZE": MAX_RESPONSE_BYTES}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
