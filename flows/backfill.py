@@ -22,6 +22,7 @@ the end, in one task, after the batches.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -146,6 +147,16 @@ def _store(database_url: str) -> Store:
     return _STORES[database_url]
 
 
+def _logger() -> Any:
+    """The run's logger; the module's when called outside a run (`classify_batch.fn`)."""
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
 def _worker_name() -> str:
     import os
     import socket
@@ -158,12 +169,32 @@ def _worker_name() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@task(task_run_name="classifier-version")
-def classifier_version() -> str:
-    """The current classifier's version, read where the model is loaded anyway."""
+def _load_classifier() -> str:
+    """In a worker: build the classifier (kept for the process); its version."""
     from nlp.stage import classifier_for
 
     return classifier_for().version
+
+
+def warm_workers() -> str:
+    """Load the model in every Dask worker at once, before the clock of the first batch
+    starts, and check that they all load the same classifier (workers on several
+    machines with different models or heads would mix labels): its version."""
+    from prefect.context import FlowRunContext
+
+    from omvarld.errors import ConfigError
+
+    context = FlowRunContext.get()
+    client = getattr(context.task_runner, "client", None) if context else None
+    if client is None:  # not on Dask: load it here
+        return _load_classifier()
+    versions = client.run(_load_classifier)
+    if len(set(versions.values())) != 1:
+        found = ", ".join(f"{worker}: {v}" for worker, v in sorted(versions.items()))
+        raise ConfigError("environment", "OMVARLD_MODEL_DIR / OMVARLD_HEAD",
+                          f"the Dask workers load different classifiers ({found}); "
+                          "give every worker the same model folder and head")
+    return next(iter(versions.values()))
 
 
 @task(task_run_name="backfill-batch-{index}", retries=1, retry_delay_seconds=10)
@@ -176,7 +207,7 @@ def classify_batch(database_url: str, ids: list[int], index: int,
     from nlp.links import annotate
     from nlp.stage import classifier_for
 
-    log = get_run_logger()
+    log = _logger()
     started = time.perf_counter()
     store = _store(database_url)
     classifier = classifier_for(store)
@@ -257,7 +288,7 @@ def run_batches(database_url: str, batch_size: int, everything: bool,
     """On the Dask cluster: read the classifier's version, select the documents, run
     every batch; the report filled in and the ids classified."""
     log = get_run_logger()
-    version = classifier_version.submit().result()
+    version = warm_workers()
     report.model_version = version
     store = Store.open(database_url)
     try:

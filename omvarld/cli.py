@@ -141,14 +141,36 @@ def _replay_server(enabled: bool) -> Iterator[dict[str, str]]:
 def classify(
     everything: Annotated[bool, typer.Option("--all", help="Re-classify every document.")
                           ] = False,
+    backfill: Annotated[bool, typer.Option(
+        "--backfill", help="In batches on a Dask cluster (a Prefect flow): every document "
+        "the current classifier has not labelled; run again to resume.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="With --backfill: documents per batch."
+                                            )] = 200,
+    scheduler: Annotated[str | None, typer.Option(
+        help="With --backfill: a Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local "
+             "cluster.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="With --backfill: local Dask workers; default: one per core.")] = None,
 ) -> None:
     """Classify new and changed documents against the focus areas.
 
-    Example: omvarld classify
+    Example: omvarld classify --backfill --workers 2
     """
     from nlp.stage import classify_pending
     from omvarld.store import Store
 
+    if backfill:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # the batches are the progress
+        _prepare_prefect(_data_dir())
+        from flows.backfill import backfill as backfill_flow
+
+        with _errors():
+            result = backfill_flow(batch_size=batch_size, scheduler_address=scheduler,
+                                   workers=workers, everything=everything)
+        console.print(result.summary())
+        if result.failed:
+            raise typer.Exit(1)
+        return
     with _errors():
         store = Store.open()
         with _progress() as progress:
