@@ -266,17 +266,27 @@ cykelvägar under perioden 2026–2037.</p>
 </article></main><footer>Mälardalsrådet, Centralplan 3</footer></body></html>""".encode()
 
 
-def test_detail_page_fields_and_remiss_deadline():
-    spider = ListSpider(source_id="malardalsradet", base_url=BASE, today=date(2026, 11, 23))
-    row = Row(
+def remiss_row(**fields: Any) -> Row:
+    return Row(
         url=f"{PUBLIC}/nyheter/remiss-regional-plan/?utm_medium=mail",
         title="Remiss: regional plan",
         published=date(2026, 11, 19),
+        **fields,
     )
-    # a remiss: its PDF is fetched (locally) before the document is yielded
+
+
+def remiss_detail(row: Row) -> Request:
+    """DETAIL read for `row`: a remiss, so its PDF is asked for before the document is
+    yielded (the document rides in the request)."""
+    spider = ListSpider(source_id="malardalsradet", base_url=BASE, today=date(2026, 11, 23))
     (pdf_request,) = spider.parse_detail(
         fixture_response("d.html", f"{BASE}/nyheter/remiss-regional-plan/", body=DETAIL), row=row
     )
+    return pdf_request
+
+
+def test_detail_page_fields_and_remiss_deadline():
+    pdf_request = remiss_detail(remiss_row())
     assert pdf_request.url == f"{BASE}/globalassets/remiss-regional-plan.pdf?v=2"
     doc = pdf_request.cb_kwargs["doc"]
     assert doc.url == f"{PUBLIC}/nyheter/remiss-regional-plan/"
@@ -381,17 +391,8 @@ def test_row_identifier_becomes_the_documents_identifier():
 
 
 def test_row_identifier_reaches_a_document_read_from_its_detail_page():
-    spider = ListSpider(source_id="malardalsradet", base_url=BASE, today=date(2026, 11, 23))
-    row = Row(
-        url=f"{PUBLIC}/nyheter/remiss-regional-plan/",
-        title="Remiss: regional plan",
-        published=date(2026, 11, 19),
-        identifier="Dnr 2026/0412",
-    )
-    (pdf_request,) = spider.parse_detail(
-        fixture_response("d.html", f"{BASE}/nyheter/remiss-regional-plan/", body=DETAIL), row=row
-    )
-    assert pdf_request.cb_kwargs["doc"].identifier == "Dnr 2026/0412"
+    request = remiss_detail(remiss_row(identifier="Dnr 2026/0412"))
+    assert request.cb_kwargs["doc"].identifier == "Dnr 2026/0412"
 
 
 def test_items_path_falls_back_through_the_shapes_an_api_has_had():
