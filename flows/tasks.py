@@ -203,10 +203,8 @@ def build_digest(database_url: str, week: str, out_dir: str,
 def send_digest(database_url: str, week: str, dry_run: bool) -> tuple[list[str], str]:
     """(recipients it went to, why not sent). Sending twice is a no-op (the digest
     module records every send)."""
-    try:
-        from omvarld.digest import send_digest as send
-    except ImportError:
-        return [], "digest sending is not available in this version"
+    from omvarld.digest import send_digest as send
+
     store = Store.open(database_url)
     try:
         result = send(store, week, dry_run=dry_run)
@@ -214,7 +212,9 @@ def send_digest(database_url: str, week: str, dry_run: bool) -> tuple[list[str],
         store.close()
     if result.sent:
         return list(result.recipients), ""
-    return [], result.skipped_reason or ("dry run" if dry_run else "not sent")
+    if dry_run:
+        return [], f"dry run: would go to {', '.join(result.recipients) or 'nobody'}"
+    return [], result.skipped_reason or "not sent"
 
 
 def resolve_week(week: str | None) -> str:
