@@ -257,8 +257,37 @@ class StakeholderCount(BaseModel):
     documents: int
 
 
+class WatchEntry(BaseModel):
+    """A watch's match as the digest lists it: compact, since the reader chose the watch
+    and needs only to see what is new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: int
+    title: str
+    url: str
+    publisher: str
+    level: str
+    doc_type: str
+    published: date | None = None
+    deadline: date | None = None
+
+
+class DigestWatch(BaseModel):
+    """One watch's section: its new matches of the week, newest first (at most
+    `digest.yaml: per_watch`, the rest counted in `more`). No subscribers: the archive
+    may be published, and who gets what is decided when sending."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    entries: list[WatchEntry] = Field(default_factory=list)
+    more: int = 0
+
+
 class WeeklyDigest(Digest):
-    """One ISO week's digest: `Digest` plus positions, stakeholders and trends."""
+    """One ISO week's digest: `Digest` plus positions, stakeholders, trends and watches."""
 
     areas: dict[str, list[WeeklyEntry]]
     consultations: list[WeeklyEntry]
@@ -268,6 +297,7 @@ class WeeklyDigest(Digest):
     trends: dict[str, list[int]] = Field(default_factory=dict)
     consultation_weeks: int = 8
     positions_listed: int = 8
+    watches: list[DigestWatch] = Field(default_factory=list)
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
@@ -491,6 +521,7 @@ def build_digest(
     now: datetime | None = None,
     config: DigestConfig | None = None,
     positions: Positions | None = None,
+    with_watches: bool = True,
 ) -> WeeklyDigest:
     """Build the digest of `week` from what was first stored during that week.
 
@@ -503,7 +534,12 @@ def build_digest(
     for document type, level, novelty (the story is new this week) and touching one of
     Malmö's positions (`digest.yaml: ranking`). Near-duplicates (one story) become one
     entry that lists every publisher. `config` and `positions` default to the files in
-    the configuration folder."""
+    the configuration folder.
+
+    Every watch (bevakning) with new matches this week gets a section (`watches`): the
+    watches are applied first, and a match counts when its document is one of the week's
+    by the same rule (first seen in the week, backlog out). `with_watches=False` leaves
+    them out."""
     config = config or load_digest_config().check_areas(areas)
     if positions is None:
         positions = load_positions().check_areas(areas)
@@ -591,6 +627,8 @@ def build_digest(
     ]
     trend_weeks, trends = weekly_counts(store, week_id, areas.ids, weeks=config.trend_weeks,
                                         max_age_days=max_age_days)
+    watches = (_watch_sections(store, first, after, start, max_age_days, config.per_watch)
+               if with_watches else [])
 
     digest = WeeklyDigest(
         week=week_id,
@@ -607,6 +645,7 @@ def build_digest(
         trends=trends,
         consultation_weeks=config.consultation_weeks,
         positions_listed=config.positions_listed,
+        watches=watches,
     )
     log.info(
         "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",
@@ -614,6 +653,36 @@ def build_digest(
         len(touching),
     )
     return digest
+
+
+def _watch_sections(store: Store, first: datetime, after: datetime, week_start: date,
+                    max_age_days: int | None, per_watch: int) -> list[DigestWatch]:
+    """The week's section of every watch that matched one of the week's documents,
+    ordered by name. A watch that cannot be applied (a semantic query without a model)
+    keeps the matches it has; a broken watch table costs the sections, not the digest."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from omvarld.watches import watch_sections
+
+    try:
+        found = watch_sections(store, first, after, all_watches=True)
+    except (OmvarldError, SQLAlchemyError) as exc:
+        log.warning("digest: watches left out: %s", exc)
+        return []
+    sections = []
+    for section in sorted(found, key=lambda w: (w.name.casefold(), w.name)):
+        docs = [d for d in section.documents if _in_age(d.published, week_start, max_age_days)]
+        if not docs:
+            continue
+        entries = [
+            WatchEntry(document_id=d.id, title=_one_line(d.title), url=d.url,
+                       publisher=_one_line(d.publisher), level=d.level, doc_type=d.doc_type,
+                       published=d.published, deadline=d.deadline)
+            for d in docs[:per_watch]
+        ]
+        sections.append(DigestWatch(name=section.name, description=_one_line(section.description),
+                                    entries=entries, more=max(0, len(docs) - per_watch)))
+    return sections
 
 
 def digest_content_hash(digest: Digest) -> str:
@@ -802,9 +871,12 @@ def _context(
         f"{count} {'öppen remiss' if count == 1 else 'öppna remisser'} att agera på "
         f"– sista svarsdag inom {weeks} veckor."
     )
+    # A recipient who follows no area, only watches, still gets what is to act on in full.
+    watch_only = weekly is not None and not digest.areas and bool(areas.areas)
     touching = [
         e for e in (weekly.touching if weekly else [])
-        if any(p.area in area_ids for p in e.positions) or set(e.areas) & set(area_ids)
+        if watch_only or any(p.area in area_ids for p in e.positions)
+        or set(e.areas) & set(area_ids)
     ]
     listed = weekly.positions_listed if weekly else 8
     touching_line = (
@@ -813,7 +885,9 @@ def _context(
            if len(touching) > listed else ".")
     )
     touching = touching[:listed]
-    shown = [e for s in sections for e in s["entries"]] + list(digest.consultations)
+    watches = list(weekly.watches) if weekly else []
+    shown = ([e for s in sections for e in s["entries"]] + list(digest.consultations)
+             + [e for w in watches for e in w.entries])
     iso = digest.start.isocalendar()
     return {
         "digest": digest,
@@ -826,6 +900,8 @@ def _context(
         "consultations_line": consultations_line,
         "touching": touching,
         "touching_line": touching_line,
+        "watches": watches,
+        "watch_only": watch_only,
         "stakeholders": weekly.stakeholders if weekly else [],
         "trends": trends,
         "trend_weeks": len(weekly.trend_weeks) if weekly else 0,
@@ -865,14 +941,19 @@ def render_markdown(digest: Digest, areas: FocusAreas, *, more_url: str | None =
     return template.render(**_context(digest, areas, more_url=more_url))
 
 
-def only_areas(digest: WeeklyDigest, area_ids: Iterable[str]) -> WeeklyDigest:
-    """The digest narrowed to some areas, for recipients who follow only those."""
+def only_areas(digest: WeeklyDigest, area_ids: Iterable[str],
+               watches: list[DigestWatch] | None = None) -> WeeklyDigest:
+    """The digest narrowed to some areas, for recipients who follow only those, and —
+    when `watches` is given — with those watch sections instead of the week's all."""
     wanted = list(area_ids)
-    return digest.model_copy(update={
+    update: dict[str, Any] = {
         "areas": {a: v for a, v in digest.areas.items() if a in wanted},
         "more": {a: v for a, v in digest.more.items() if a in wanted},
         "trends": {a: v for a, v in digest.trends.items() if a in wanted},
-    })
+    }
+    if watches is not None:
+        update["watches"] = watches
+    return digest.model_copy(update=update)
 
 
 def trend_images(digest: WeeklyDigest) -> dict[str, bytes]:

@@ -86,6 +86,7 @@ class Ranking(_Strict):
 
 class DigestConfig(_Strict):
     per_area: int = Field(default=5, ge=1, le=100)
+    per_watch: int = Field(default=20, ge=1, le=200)  # a watch's matches; then "och N till"
     max_age_days: int | None = Field(default=60, ge=1)
     consultation_weeks: int = Field(default=8, ge=1, le=52)
     stakeholders: int = Field(default=10, ge=0, le=100)

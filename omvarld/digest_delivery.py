@@ -10,7 +10,15 @@ Every delivered (week, recipient) is recorded (`digest_sends`), so the scheduler
 `send_digest` as often as it likes: a recipient who already has the week's digest is not
 sent it again unless `force`; a recipient added to the configuration later gets it on the
 next call. Sending goes through `omvarld.mail.smtp_send`, the one way omvarld sends mail
-(host, port, STARTTLS, user from settings; the password only from the environment)."""
+(host, port, STARTTLS, user from settings; the password only from the environment).
+
+Watches (bevakningar, `omvarld.watches`): the archived digest lists every watch with new
+matches in the week; each message carries only the watches its recipients subscribe to
+with delivery "digest" (a watch of theirs without new matches says so), so recipients are
+grouped by (areas, watches). A subscriber who is in no group of `digest.yaml` still gets
+the week's digest: what is to act on and their watches, no focus areas. They are recorded
+in `digest_sends` like everyone else, so nobody gets a week twice. Subscriptions are read
+when sending, so the archive holds no subscriber's address."""
 
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ from sqlalchemy import select
 
 from omvarld.config import FocusAreas, load_focus_areas
 from omvarld.digest import (
+    DigestWatch,
     WeeklyDigest,
     digest_content_hash,
     digest_ics,
@@ -45,7 +54,7 @@ from omvarld.errors import OmvarldError
 from omvarld.mail import MailError, smtp_send
 from omvarld.settings import Settings, get_settings
 from omvarld.store import Store, utcnow
-from omvarld.store.tables import DigestRow, DigestSendRow
+from omvarld.store.tables import DigestRow, DigestSendRow, WatchRow, WatchSubscriberRow
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +102,8 @@ def build_message(
     shown = [a for a in areas.areas if a.id in digest.areas]
     if 0 < len(shown) < len(areas.areas):
         subject += " – " + ", ".join(a.name("sv") for a in shown)
+    elif not shown and areas.areas:
+        subject += " – bevakningar"
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender or get_settings().smtp_sender
@@ -135,6 +146,62 @@ def _fixed_boundaries(message: EmailMessage, key: str) -> None:
     for index, part in enumerate(message.walk()):
         if part.is_multipart():
             part.set_boundary(f"=_omvarld_{key[:20]}_{index}")
+
+
+Group = tuple[tuple[str, ...], tuple[str, ...]]  # (area ids, watch names)
+
+
+def digest_subscriptions(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Who follows which watches in their digest: address (lower case) → [(watch name,
+    description)], by name."""
+    with store.session() as session:
+        rows = session.execute(
+            select(WatchSubscriberRow.email, WatchRow.name, WatchRow.description)
+            .join(WatchRow, WatchRow.id == WatchSubscriberRow.watch_id)
+            .where(WatchSubscriberRow.delivery == "digest")
+        ).all()
+    follows: dict[str, list[tuple[str, str]]] = {}
+    for address, name, description in rows:
+        follows.setdefault(address.lower(), []).append((name, description or ""))
+    return {a: sorted(set(w), key=lambda nd: (nd[0].casefold(), nd[0]))
+            for a, w in sorted(follows.items())}
+
+
+def recipient_groups(area_groups: list[tuple[tuple[str, ...], list[str]]],
+                     subscriptions: dict[str, list[tuple[str, str]]]
+                     ) -> list[tuple[Group, list[str]]]:
+    """Every recipient once, grouped by what their message shows: the areas they follow
+    in `digest.yaml` (none for a watch subscriber in no group) and their watches. Those
+    who share both share one message; configuration order, then watch-only subscribers."""
+    grouped: dict[Group, list[str]] = {}
+    order: list[Group] = []
+    listed: set[str] = set()
+    for area_ids, addresses in area_groups:
+        for address in addresses:
+            listed.add(address.lower())
+            names = tuple(n for n, _ in subscriptions.get(address.lower(), []))
+            key = (area_ids, names)
+            if key not in grouped:
+                order.append(key)
+            grouped.setdefault(key, []).append(address)
+    for address, watches in subscriptions.items():
+        if address in listed:
+            continue
+        key = ((), tuple(n for n, _ in watches))
+        if key not in grouped:
+            order.append(key)
+        grouped.setdefault(key, []).append(address)
+    return [(key, grouped[key]) for key in order]
+
+
+def _their_watches(digest: WeeklyDigest, names: tuple[str, ...],
+                   subscriptions: dict[str, list[tuple[str, str]]]) -> list[DigestWatch]:
+    """The sections of `names` from the digest; a watch without new matches this week
+    appears with none, so its subscribers see that it was looked at."""
+    described = {n: d for watches in subscriptions.values() for n, d in watches}
+    sections = {w.name: w for w in digest.watches}
+    return [sections.get(n) or DigestWatch(name=n, description=described.get(n, ""))
+            for n in names]
 
 
 def sent_to(store: Store, week: str) -> dict[str, datetime]:
@@ -216,11 +283,13 @@ def send_digest(
     areas = load_focus_areas(config_dir)
     config = load_digest_config(config_dir).check_areas(areas)
     out = Path(out_dir) if out_dir is not None else Path(settings.digest_dir)
-    groups = config.recipients.groups(areas.ids)
+    subscriptions = digest_subscriptions(store)
+    groups = recipient_groups(config.recipients.groups(areas.ids), subscriptions)
     everyone = [address for _, addresses in groups for address in addresses]
     if not everyone:
         return SendResult(week=week, skipped_reason="no recipients configured "
-                          "(digest.yaml: recipients.everything or recipients.areas)")
+                          "(digest.yaml: recipients.everything or recipients.areas) "
+                          "and no watch subscribed to in a digest")
     delivered = sent_to(store, week)
     already = [a for a in everyone if a.lower() in delivered]
     if not force and len(already) == len(everyone):
@@ -250,11 +319,13 @@ def send_digest(
     result = SendResult(week=week, already=[] if force else already,
                         paths={k: str(v) for k, v in paths.items()})
     failures: list[str] = []
-    for area_ids, addresses in groups:
+    for (area_ids, watch_names), addresses in groups:
         pending = addresses if force else [a for a in addresses if a.lower() not in delivered]
         if not pending:
             continue
-        message = build_message(only_areas(digest, area_ids), areas, config,
+        theirs = only_areas(digest, area_ids,
+                            _their_watches(digest, watch_names, subscriptions))
+        message = build_message(theirs, areas, config,
                                 recipients=pending, pngs=pngs, pdf=pdf,
                                 sender=settings.smtp_sender)
         if dry_run:

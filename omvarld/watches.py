@@ -282,12 +282,13 @@ def notify(store: Store, *, encoder: Encoder | None = None,
 
 
 def watch_sections(store: Store, start: datetime, end: datetime, *,
-                   encoder: Encoder | None = None, refresh: bool = True
-                   ) -> list[WatchSection]:
+                   encoder: Encoder | None = None, refresh: bool = True,
+                   all_watches: bool = False) -> list[WatchSection]:
     """Per watch with digest subscribers: the documents it matches that were first seen
     in [start, end) (naive UTC, as the store keeps times), newest first — a section of
     the weekly digest of each of its subscribers. Watches are applied first, so a
-    digest written right after a crawl has everything."""
+    digest written right after a crawl has everything. `all_watches`: every watch, also
+    those nobody gets in a digest (the archived digest lists them all)."""
     if refresh:
         apply(store, encoder=encoder)
     sections = []
@@ -299,7 +300,7 @@ def watch_sections(store: Store, start: datetime, end: datetime, *,
                 select(WatchSubscriberRow.email).where(
                     WatchSubscriberRow.watch_id == w.id,
                     WatchSubscriberRow.delivery == "digest").order_by(WatchSubscriberRow.email)))
-            if not subscribers:
+            if not subscribers and not all_watches:
                 continue
             rows = s.execute(
                 select(DocumentRow.id, DocumentRow.published, DocumentRow.first_seen)
