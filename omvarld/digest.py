@@ -778,6 +778,11 @@ _METHOD_SV = (
     "veckor. Malmös positioner kommer ur positions.yaml (”Det här vill Malmö”)."
 )
 
+_WATCHES_METHOD_SV = (
+    " Bevakningarna är sparade sökningar: under var och en står veckans nya dokument som "
+    "sökningen träffar, oavsett fokusområde, nyast först."
+)
+
 STAKEHOLDER_KINDS_SV: dict[str, str] = {
     "authority": "myndighet",
     "ministry": "departement",
@@ -908,7 +913,7 @@ def _context(
         "window_weeks": weeks,
         "ics_href": ics_href,
         "ics_attached": ics_attached,
-        "method": _METHOD_SV.format(weeks=weeks),
+        "method": _METHOD_SV.format(weeks=weeks) + (_WATCHES_METHOD_SV if watches else ""),
         "publishers": sorted(
             {p for e in shown for p in (getattr(e, "publishers", None) or [e.publisher]) if p}
         ),

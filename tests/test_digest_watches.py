@@ -157,6 +157,7 @@ def test_the_archived_digest_has_the_section_after_the_areas_in_every_format(
     assert "Regeringskansliet · Nationell · Pressmeddelande · 2026-11-18</span>" in part
     assert "Gammal järnvägsutredning" not in page and "Järnväg förra veckan" not in page
     assert 'href="#bevakning-1"' in page  # listed in the header too
+    assert "Bevakningarna är sparade sökningar" in page
 
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert markdown.index("## Förbättrad transportinfrastruktur") < markdown.index(
@@ -194,6 +195,7 @@ def test_no_matches_no_section_and_an_empty_week_still_says_so(config_dir, tmp_p
     page = paths["html"].read_text(encoding="utf-8")
     assert "Inga nya dokument denna vecka." in page
     assert "Bevakningar" not in page and "Järnväg i oktober" not in page
+    assert "Bevakningarna är sparade sökningar" not in page
     assert "Bevakningar" not in paths["markdown"].read_text(encoding="utf-8")
     st.close()
 
