@@ -189,6 +189,10 @@ def warm_workers() -> str:
     if client is None:  # not on Dask: load it here
         return _load_classifier()
     versions = client.run(_load_classifier)
+    if not versions:
+        raise ConfigError("command line", "--scheduler",
+                          f"the Dask scheduler at {client.scheduler.address} has no workers: "
+                          "start some with `dask worker ADDRESS --nthreads 1`")
     if len(set(versions.values())) != 1:
         found = ", ".join(f"{worker}: {v}" for worker, v in sorted(versions.items()))
         raise ConfigError("environment", "OMVARLD_MODEL_DIR / OMVARLD_HEAD",

@@ -207,3 +207,15 @@ def test_an_unreachable_scheduler_is_a_clear_error(harness, tmp_path):
     with dask.config.set({"distributed.comm.timeouts.connect": "3s"}), \
             pytest.raises(OmvarldError, match=f"cannot reach the Dask scheduler at {address}"):
         backfill(database_url=url, scheduler_address=address)
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(harness, tmp_path):
+    from distributed import LocalCluster
+
+    from flows.backfill import backfill
+    from omvarld.errors import ConfigError
+
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    with LocalCluster(n_workers=0, dashboard_address=None) as cluster, \
+            pytest.raises(ConfigError, match="has no workers: start some with `dask worker"):
+        backfill(database_url=url, scheduler_address=cluster.scheduler_address)
