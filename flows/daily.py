@@ -1,5 +1,6 @@
-"""The daily flow: crawl every source, then classify what is new or changed (the alert
-check runs after the crawls)."""
+"""The daily flow: crawl every source, classify what is new or changed (the alert check
+runs after the crawls), then apply the watches and e-mail their new matches to those who
+asked for them as they arrive."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from prefect import flow
 from flows.classify import classify_step
 from flows.crawl import crawl_step
 from flows.report import RunReport
-from flows.tasks import finish_run, flow_run_id
+from flows.tasks import finish_run, flow_run_id, notify_watches
 
 
 @flow(name="omvarld-daily")
@@ -18,11 +19,16 @@ def daily(
     base_urls: dict[str, str] | None = None,
     database_url: str | None = None,
 ) -> RunReport:
-    """Crawl → classify; `dry_run`: no alert e-mails."""
+    """Crawl → classify → watches; `dry_run`: no alert or watch e-mails."""
     from omvarld.settings import get_settings
 
     database_url = database_url or get_settings().database_url
     report = RunReport(flow="daily", flow_run_id=flow_run_id(), dry_run=dry_run)
     crawl_step(report, sources, base_urls, database_url, dry_run)
     classify_step(report, database_url)
+    try:
+        report.watch_matches, report.watch_emails, report.watch_failed = notify_watches(
+            database_url, dry_run)
+    except Exception as exc:  # a broken watch must not lose the crawl's report
+        report.watch_failed = [f"watches not applied: {exc}"]
     return finish_run(report, database_url)

@@ -3,7 +3,7 @@
 - `build_deployments` → Prefect `RunnerDeployment`s that `omvarld serve` serves from one
   process (one machine: the schedules fire, the runs execute in that process's children);
 - `render_prefect_yaml` → `prefect.yaml`, the same deployments bound to a work pool, for
-  a Prefect server with workers (`prefect deploy --all`, `prefect worker start`).
+  a Prefect server with workers (`prefect deploy --name NAME`, `prefect worker start`).
 
 Both read the one file, so the schedules cannot drift apart; a test checks that the
 `prefect.yaml` in the repository is what `render_prefect_yaml` writes.
@@ -92,7 +92,10 @@ def render_prefect_yaml(schedule: ScheduleConfig | None = None) -> str:
               "# that file, not this one (a test fails when they disagree).\n"
               "# On a Prefect server with a process work pool:\n"
               f"#   prefect work-pool create {schedule.work_pool} --type process\n"
-              "#   OMVARLD_PROJECT_DIR=$PWD prefect deploy --all\n"
+              + "".join(f"#   OMVARLD_PROJECT_DIR=$PWD prefect deploy --name {spec.name}\n"
+                        for spec in schedule.deployments)
+              + "#   (one --name at a time: `prefect deploy --all` stops after the first with "
+              "Prefect 3.8.8)\n"
               f"#   prefect worker start --pool {schedule.work_pool}   # on each machine\n")
     body = yaml.safe_dump(prefect_yaml_data(schedule), sort_keys=False, allow_unicode=True,
                           width=88)

@@ -61,6 +61,9 @@ class RunReport(BaseModel):
     classified: int | None = None
     labelled: int | None = None
     classify_skipped: str = ""
+    watch_matches: int | None = None
+    watch_emails: int = 0
+    watch_failed: list[str] = Field(default_factory=list)
     week: str | None = None
     digest_paths: dict[str, str] = Field(default_factory=dict)
     digest_sent_to: list[str] = Field(default_factory=list)
@@ -103,6 +106,11 @@ class RunReport(BaseModel):
                          "focus area.")
         if self.classify_skipped:
             lines.append(f"Classification skipped: {self.classify_skipped}.")
+        if self.watch_matches is not None:
+            lines.append(f"Watches: {self.watch_matches} new matches, {self.watch_emails} "
+                         "e-mails to subscribers.")
+        for failure in self.watch_failed:
+            lines.append(f"- watch e-mail failed: {failure}")
         for kind, path in self.digest_paths.items():
             lines.append(f"- digest ({kind}): {path}")
         if self.digest_sent_to:

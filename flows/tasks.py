@@ -6,6 +6,9 @@
   run (`INPUTS + TASK_SOURCE + RUN_ID`): a retried flow run does not crawl it again.
 - `classify_documents`: new and changed documents, in batches, under the `classify` lock;
   idempotent (labels keep the hash they were computed from), so a killed run resumes.
+- `notify_watches`: every watch applied to what is stored; subscribers who asked for an
+  e-mail as matches arrive get one per watch (a dry run records the matches and leaves
+  the e-mails to the next run).
 - `build_digest`, then `send_digest`; `check_alerts` after the crawls.
 
 `crawl_all` and `finish_run` are the plumbing the flows share.
@@ -182,6 +185,27 @@ def classify_documents(database_url: str, everything: bool = False,
     finally:
         store.close()
     return report.documents, report.labelled, ""
+
+
+@task(task_run_name="notify-watches")
+def notify_watches(database_url: str, dry_run: bool = False) -> tuple[int, int, list[str]]:
+    """(new matches, e-mails sent, failed sends). A failed send is retried next run: the
+    subscriber's position only moves past what was delivered."""
+    from omvarld.watches import apply, notify
+
+    log = get_run_logger()
+    store = Store.open(database_url)
+    try:
+        found = apply(store)
+        if dry_run:
+            log.info("dry run: %d new watch matches recorded, no e-mail", sum(found.values()))
+            return sum(found.values()), 0, []
+        result = notify(store, refresh=False)
+    finally:
+        store.close()
+    for failure in result.failed:
+        log.warning("watch e-mail failed: %s", failure)
+    return sum(found.values()), result.sent, list(result.failed)
 
 
 @task(task_run_name="build-digest-{week}")

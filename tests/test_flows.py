@@ -2,7 +2,8 @@
 store: a crawl process killed in the middle fails its source alone and the next run picks
 it up; an overlapping run skips what another run holds; a retried flow run does not crawl
 finished sources again; every run leaves its report as an artifact and in the store; a
-third failure in a row e-mails the operators (a real SMTP server on localhost)."""
+third failure in a row e-mails the operators (a real SMTP server on localhost); the daily
+flow e-mails a watch's new matches to the subscribers who asked for them as they arrive."""
 
 from __future__ import annotations
 
@@ -249,6 +250,46 @@ def test_a_third_failure_in_a_row_e_mails_the_operators_once(harness, tmp_path):
     ((rcpt, msg),) = received
     assert rcpt == ["drift@malmo.se"]
     assert "has failed 3 times in a row" in msg.get_payload(decode=True).decode()
+
+
+def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, replay_server):
+    from aiosmtpd.controller import Controller
+
+    from flows.daily import daily
+    from omvarld.search import SearchQuery
+    from omvarld.settings import get_settings
+    from omvarld.watches import create, subscribe
+
+    received = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
+            received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+            return "250 OK"
+
+    url = db(tmp_path)
+    store = Store.open(url)
+    create(store, "Bostadsbyggande", SearchQuery(text="bostadsbyggande"))
+    subscribe(store, "Bostadsbyggande", "bo@malmo.se", "email")
+    subscribe(store, "Bostadsbyggande", "digest@malmo.se", "digest")
+    port = _free_port()
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ.update(OMVARLD_SMTP_HOST="127.0.0.1", OMVARLD_SMTP_PORT=str(port))
+    get_settings.cache_clear()
+    base = {"riksdagen": replay_server.base_url("riksdagen")}
+    try:
+        first = daily(sources=["riksdagen"], base_urls=base, database_url=url)
+        again = daily(sources=["riksdagen"], base_urls=base, database_url=url)
+    finally:
+        controller.stop()
+    assert (first.watch_matches, first.watch_emails, first.watch_failed) == (1, 1, [])
+    assert (again.watch_matches, again.watch_emails) == (0, 0)
+    ((rcpt, msg),) = received  # the digest subscriber reads it on Monday instead
+    assert rcpt == ["bo@malmo.se"]
+    assert msg["Subject"] == "omvarld: 1 nytt dokument för bevakningen Bostadsbyggande"
+    assert "Bostadsbyggande i hela landet" in msg.get_payload(decode=True).decode()
+    assert "Watches: 1 new matches, 1 e-mails" in first.markdown()
 
 
 def test_a_classification_in_progress_elsewhere_is_not_started_twice(harness, tmp_path):
