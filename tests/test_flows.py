@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -264,7 +264,8 @@ def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, rep
 
     class Inbox:
         async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
-            received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+            received.append((envelope.rcpt_tos,
+                             message_from_bytes(envelope.content, policy=policy.default)))
             return "250 OK"
 
     url = db(tmp_path)
@@ -288,7 +289,9 @@ def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, rep
     ((rcpt, msg),) = received  # the digest subscriber reads it on Monday instead
     assert rcpt == ["bo@malmo.se"]
     assert msg["Subject"] == "omvarld: 1 nytt dokument för bevakningen Bostadsbyggande"
-    assert "Bostadsbyggande i hela landet" in msg.get_payload(decode=True).decode()
+    body = msg.get_content()
+    assert "Bostadsbyggande – av Monica Haider och Tomas Eneroth (S)" in body
+    assert "data.riksdagen.se/dokument/H2021148" in body
     assert "Watches: 1 new matches, 1 e-mails" in first.markdown()
 
 

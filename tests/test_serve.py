@@ -4,7 +4,7 @@
 1. `omvarld serve` serves the deployments of config/schedule.yaml; the daily deployment
    is triggered through the Prefect API, crawls the replayed Riksdagen into a real SQLite
    store, classifies, and leaves its report artifact.
-2. prefect.yaml: `prefect deploy --all` binds the same deployments to a process work
+2. prefect.yaml: `prefect deploy --name NAME` binds the same deployments to a process work
    pool; a `prefect worker start --run-once` runs the triggered flow run.
 
 Minutes on a busy machine: marked slow."""
