@@ -110,7 +110,7 @@ class RunReport(BaseModel):
             lines.append(f"Watches: {self.watch_matches} new matches, {self.watch_emails} "
                          "e-mails to subscribers.")
         for failure in self.watch_failed:
-            lines.append(f"- watch e-mail failed: {failure}")
+            lines.append(f"- watch problem: {failure}")
         for kind, path in self.digest_paths.items():
             lines.append(f"- digest ({kind}): {path}")
         if self.digest_sent_to:
