@@ -88,18 +88,21 @@ def prefect_yaml_data(schedule: ScheduleConfig) -> dict[str, Any]:
 
 def render_prefect_yaml(schedule: ScheduleConfig | None = None) -> str:
     schedule = schedule or load_schedule()
-    header = ("# Generated from config/schedule.yaml by `omvarld deployments --write`: edit\n"
-              "# that file, not this one (a test fails when they disagree).\n"
-              "# On a Prefect server with a process work pool:\n"
-              f"#   prefect work-pool create {schedule.work_pool} --type process\n"
-              + "".join(f"#   OMVARLD_PROJECT_DIR=$PWD prefect deploy --name {spec.name}\n"
-                        for spec in schedule.deployments)
-              + "#   (one --name at a time: `prefect deploy --all` stops after the first with "
-              "Prefect 3.8.8)\n"
-              f"#   prefect worker start --pool {schedule.work_pool}   # on each machine\n")
+    pool = schedule.work_pool
+    header = [
+        "# Generated from config/schedule.yaml by `omvarld deployments --write`: edit",
+        "# that file, not this one (a test fails when they disagree).",
+        "# On a Prefect server with a process work pool:",
+        f"#   prefect work-pool create {pool} --type process",
+        *(f"#   OMVARLD_PROJECT_DIR=$PWD prefect deploy --name {spec.name}"
+          for spec in schedule.deployments),
+        "#   (one --name at a time: `prefect deploy --all` stops after the first with "
+        "Prefect 3.8.8)",
+        f"#   prefect worker start --pool {pool}   # on each machine",
+    ]
     body = yaml.safe_dump(prefect_yaml_data(schedule), sort_keys=False, allow_unicode=True,
                           width=88)
-    return header + body
+    return "\n".join(header) + "\n" + body
 
 
 def prefect_yaml_is_current(path: Path = PREFECT_YAML) -> bool:

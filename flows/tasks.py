@@ -196,16 +196,16 @@ def notify_watches(database_url: str, dry_run: bool = False) -> tuple[int, int, 
     log = get_run_logger()
     store = Store.open(database_url)
     try:
-        found = apply(store)
+        new = sum(apply(store).values())
         if dry_run:
-            log.info("dry run: %d new watch matches recorded, no e-mail", sum(found.values()))
-            return sum(found.values()), 0, []
-        result = notify(store, refresh=False)
+            log.info("dry run: %d new watch matches recorded, no e-mail", new)
+            return new, 0, []
+        result = notify(store, refresh=False)  # just applied
     finally:
         store.close()
     for failure in result.failed:
         log.warning("watch e-mail failed: %s", failure)
-    return sum(found.values()), result.sent, list(result.failed)
+    return new, result.sent, list(result.failed)
 
 
 @task(task_run_name="build-digest-{week}")

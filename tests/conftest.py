@@ -129,6 +129,18 @@ def postgres_url():
     _drop_database(MACHINE_POSTGRES, name)
 
 
+@pytest.fixture
+def fresh_postgres_url():
+    """A database of its own on the machine's PostgreSQL for one test, dropped after it."""
+    name = f"omvarld_test_{os.getpid()}_{os.urandom(4).hex()}"
+    try:
+        url = _fresh_database(MACHINE_POSTGRES, name)
+    except Exception as exc:
+        _unreachable(f"PostgreSQL at {MACHINE_POSTGRES.split('@')[-1]}", exc)
+    yield url
+    _drop_database(MACHINE_POSTGRES, name)
+
+
 @pytest.fixture(scope="session")
 def pgvector_url():
     """pgserver's private PostgreSQL 16 with pgvector, started once per session in a

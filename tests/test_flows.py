@@ -218,47 +218,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_third_failure_in_a_row_e_mails_the_operators_once(harness, tmp_path):
+@pytest.fixture
+def inbox(harness):
+    """A real SMTP server (aiosmtpd) on a free local port, set as omvarld's: the
+    (recipients, message) pairs it receives."""
     from aiosmtpd.controller import Controller
 
-    from flows.crawl import crawl
     from omvarld.settings import get_settings
-
-    received = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
-            received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-            return "250 OK"
-
-    port = _free_port()
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
-    controller.start()
-    os.environ.update(OMVARLD_SMTP_HOST="127.0.0.1", OMVARLD_SMTP_PORT=str(port))
-    get_settings.cache_clear()
-    try:
-        dead = {"riksdagen": f"http://127.0.0.1:{_free_port()}"}
-        url = db(tmp_path)
-        reports = [crawl(sources=["riksdagen"], base_urls=dead, database_url=url)
-                   for _ in range(4)]
-    finally:
-        controller.stop()
-    assert [r.alerts for r in reports[:2]] == [[], []]
-    assert reports[2].alerts == ["[omvarld] riksdagen failing: 3 crawls in a row — sent to "
-                                 "drift@malmo.se"]
-    assert reports[3].alerts == []  # the same episode: not again
-    ((rcpt, msg),) = received
-    assert rcpt == ["drift@malmo.se"]
-    assert "has failed 3 times in a row" in msg.get_payload(decode=True).decode()
-
-
-def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, replay_server):
-    from aiosmtpd.controller import Controller
-
-    from flows.daily import daily
-    from omvarld.search import SearchQuery
-    from omvarld.settings import get_settings
-    from omvarld.watches import create, subscribe
 
     received = []
 
@@ -268,25 +234,48 @@ def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, rep
                              message_from_bytes(envelope.content, policy=policy.default)))
             return "250 OK"
 
-    url = db(tmp_path)
-    store = Store.open(url)
-    create(store, "Bostadsbyggande", SearchQuery(text="bostadsbyggande"))
-    subscribe(store, "Bostadsbyggande", "bo@malmo.se", "email")
-    subscribe(store, "Bostadsbyggande", "digest@malmo.se", "digest")
     port = _free_port()
     controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
     controller.start()
     os.environ.update(OMVARLD_SMTP_HOST="127.0.0.1", OMVARLD_SMTP_PORT=str(port))
     get_settings.cache_clear()
+    yield received
+    controller.stop()
+
+
+def test_a_third_failure_in_a_row_e_mails_the_operators_once(harness, tmp_path, inbox):
+    from flows.crawl import crawl
+
+    dead = {"riksdagen": f"http://127.0.0.1:{_free_port()}"}
+    url = db(tmp_path)
+    reports = [crawl(sources=["riksdagen"], base_urls=dead, database_url=url)
+               for _ in range(4)]
+    assert [r.alerts for r in reports[:2]] == [[], []]
+    assert reports[2].alerts == ["[omvarld] riksdagen failing: 3 crawls in a row — sent to "
+                                 "drift@malmo.se"]
+    assert reports[3].alerts == []  # the same episode: not again
+    ((rcpt, msg),) = inbox
+    assert rcpt == ["drift@malmo.se"]
+    assert "has failed 3 times in a row" in msg.get_payload(decode=True).decode()
+
+
+def test_the_daily_run_e_mails_a_watch_s_new_matches_once(harness, tmp_path, replay_server,
+                                                         inbox):
+    from flows.daily import daily
+    from omvarld.search import SearchQuery
+    from omvarld.watches import create, subscribe
+
+    url = db(tmp_path)
+    store = Store.open(url)
+    create(store, "Bostadsbyggande", SearchQuery(text="bostadsbyggande"))
+    subscribe(store, "Bostadsbyggande", "bo@malmo.se", "email")
+    subscribe(store, "Bostadsbyggande", "digest@malmo.se", "digest")
     base = {"riksdagen": replay_server.base_url("riksdagen")}
-    try:
-        first = daily(sources=["riksdagen"], base_urls=base, database_url=url)
-        again = daily(sources=["riksdagen"], base_urls=base, database_url=url)
-    finally:
-        controller.stop()
+    first = daily(sources=["riksdagen"], base_urls=base, database_url=url)
+    again = daily(sources=["riksdagen"], base_urls=base, database_url=url)
     assert (first.watch_matches, first.watch_emails, first.watch_failed) == (1, 1, [])
     assert (again.watch_matches, again.watch_emails) == (0, 0)
-    ((rcpt, msg),) = received  # the digest subscriber reads it on Monday instead
+    ((rcpt, msg),) = inbox  # the digest subscriber reads it on Monday instead
     assert rcpt == ["bo@malmo.se"]
     assert msg["Subject"] == "omvarld: 1 nytt dokument för bevakningen Bostadsbyggande"
     body = msg.get_content()

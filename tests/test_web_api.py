@@ -456,29 +456,11 @@ def test_security_headers(env) -> None:
     assert headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh PostgreSQL database (the local server, trust auth), dropped afterwards."""
-    import uuid
-
-    psycopg = pytest.importorskip("psycopg")
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    name = f"omvarld_web_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        from tests.conftest import _unreachable
-
-        _unreachable("PostgreSQL at 127.0.0.1:5432", exc)
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.mark.slow
-def test_the_app_runs_on_postgresql(postgres_url: str) -> None:
+def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
     from test_web_store import build_store
+
+    postgres_url = fresh_postgres_url
 
     ids = build_store(postgres_url)
     store = Store.open(postgres_url)
