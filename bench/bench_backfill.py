@@ -2,7 +2,7 @@
 
 Builds a SQLite store of real documents (the labelled development set and regeringen.se
 documents of the weak training set; `--docs`, default 2,000, all distinct), copies it, and
-runs `flows.backfill.backfill` on each copy: once on a local Dask cluster of one worker,
+runs `omvarld.flows.backfill.backfill` on each copy: once on a local Dask cluster of one worker,
 once of two (one thread each, torch/OpenMP limited to one thread per worker, so a worker
 is one core). Each run starts from the same unclassified store with no cached vectors.
 Prints docs/s of the batches (after every worker has loaded the model) and the ratio
@@ -60,7 +60,7 @@ def corpus(n: int) -> list[dict]:
 
 
 def build_store(path: Path, rows: list[dict]) -> None:
-    from omvarld.model import Document
+    from omvarld.core.model import Document
     from omvarld.store import Store
 
     store = Store.open(f"sqlite:///{path}")
@@ -75,7 +75,7 @@ def build_store(path: Path, rows: list[dict]) -> None:
 
 
 def run(template: Path, workdir: Path, workers: int, batch_size: int):
-    from flows.backfill import backfill
+    from omvarld.flows.backfill import backfill
 
     path = workdir / f"workers-{workers}.sqlite"
     shutil.copyfile(template, path)

@@ -21,11 +21,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
-from nlp.encoder import load_encoder
-from nlp.stage import classify_pending
-from omvarld.config import load_focus_areas
-from omvarld.model import Document
+from omvarld.config.load import load_focus_areas
+from omvarld.core.model import Document
+from omvarld.nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
+from omvarld.nlp.encoder import load_encoder
+from omvarld.pipeline.classify import classify_pending
 from omvarld.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

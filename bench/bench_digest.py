@@ -33,12 +33,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from omvarld import digest as digest_module
-from omvarld.config import load_focus_areas
-from omvarld.digest import _week_bounds_utc, build_digest, parse_week, write_digest
-from omvarld.digest_config import load_digest_config
-from omvarld.digest_positions import load_positions
-from omvarld.model import Document, Evidence, Label
+from omvarld.config.digest import load_digest_config
+from omvarld.config.load import load_focus_areas
+from omvarld.core.model import Document, Evidence, Label
+from omvarld.digest import build as digest_module
+from omvarld.digest.build import _week_bounds_utc, build_digest, parse_week, write_digest
+from omvarld.digest.positions import load_positions
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow
 

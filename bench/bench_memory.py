@@ -23,11 +23,11 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from nlp.evaluate import as_input, read_labelled
-from nlp.stage import classifier_for, classify_pending
-from nlp.training import DEFAULT_CAREFUL, DEFAULT_VECTORS, DEFAULT_WEAK
-from nlp.vectorcache import VectorFile
-from omvarld.model import Document
+from omvarld.core.model import Document
+from omvarld.nlp.evaluate import as_input, read_labelled
+from omvarld.nlp.training import DEFAULT_CAREFUL, DEFAULT_VECTORS, DEFAULT_WEAK
+from omvarld.nlp.vectorcache import VectorFile
+from omvarld.pipeline.classify import classifier_for, classify_pending
 from omvarld.store import Store
 
 

@@ -9,7 +9,7 @@ document), `--repeat` times; and, on the same pages, a bare parsel parse: `Selec
 the `<title>` and every link (for feeds the item titles and links, for JSON a `jmespath`
 of the top-level keys). The ratio spider/parsel says what a spider's parsing costs beyond
 reading the page at all (1.0 = nothing). PDF attachments are left out of both sides (parsel
-cannot read a PDF); their text extraction is `spiders.pdf`'s and bounded by its limits.
+cannot read a PDF); their text extraction is `omvarld.crawl.pdf`'s and bounded by its limits.
 
     .venv/bin/python bench/bench_parse.py [--repeat 5] [--source skr --source dk_trm]
 
@@ -38,9 +38,9 @@ from scrapy.responsetypes import responsetypes
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
-from omvarld.config import load_sources
-from omvarld.replay import ReplayServer
-from spiders.generic import FeedSpider, HtmlListingSpider, JsonApiSpider
+from omvarld.config.load import load_sources
+from omvarld.crawl.generic import FeedSpider, HtmlListingSpider, JsonApiSpider
+from omvarld.crawl.replay import ReplayServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -177,7 +177,7 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the spiders log every skip; the figures are the point
 
     settings = Settings()
-    settings.setmodule("spiders.settings", priority="project")
+    settings.setmodule("omvarld.crawl.settings", priority="project")
     loader = SpiderLoader.from_settings(settings)
     server = ReplayServer(FIXTURES)
     configured = {s.id: s for s in load_sources().sources}

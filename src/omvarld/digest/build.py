@@ -1,0 +1,1097 @@
+"""The weekly digest: what a strategist reads on Monday morning.
+
+`build_digest` turns one ISO week of the store into a `Digest` (what is new per focus area,
+ranked, with a short extractive summary and the classifier's evidence, plus the open
+consultations to act on); `render_html` / `render_markdown` turn it into text through the
+Jinja2 templates in `omvarld/templates/`; `write_digest` does both, writes the files
+atomically and records the digest in the store.
+
+A digest is a pure function of the store and the week: `now` only stamps `generated` and
+decides which consultations are still open, so re-running a week never changes its content
+(and `generated` is left out of the content hash)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from bisect import bisect_right
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from omvarld import __version__
+from omvarld.config.digest import DigestConfig, Ranking, load_digest_config
+from omvarld.config.load import FocusAreas
+from omvarld.core.errors import OmvarldError
+from omvarld.core.model import DOC_TYPE_NAMES_SV, LEVEL_NAMES_SV, Digest, DigestEntry
+from omvarld.digest.positions import Positions, load_positions
+from omvarld.store import Store
+from omvarld.store.tables import DocumentRow, LabelRow
+
+log = logging.getLogger(__name__)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+CONSULTATION_WINDOW = timedelta(weeks=8)
+SUMMARY_MAX_CHARS = 400
+EVIDENCE_MAX_CHARS = 400
+MAX_TERMS = 6
+_SUMMARY_SCAN_CHARS = 6000
+
+# Ranking tiers (lower first). Documents that change law or ask for an answer outrank
+# reports, which outrank news: a strategist has little time and must see the former.
+DOC_TYPE_RANK: dict[str, int] = {
+    **dict.fromkeys(
+        ("proposition", "legislative_proposal", "sou", "ds", "remiss", "consultation", "directive"),
+        0,
+    ),
+    **dict.fromkeys(("committee_report", "decision", "law"), 1),
+    **dict.fromkeys(("report", "motion"), 2),
+    **dict.fromkeys(("press_release", "news", "other"), 3),
+}
+LEVEL_RANK: dict[str, int] = {"eu": 0, "national": 0, "regional": 1, "local": 2}
+_UNKNOWN_RANK = 9
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# fmt: off
+_MONTHS_SV = (
+    "januari", "februari", "mars", "april", "maj", "juni",
+    "juli", "augusti", "september", "oktober", "november", "december",
+)
+# fmt: on
+
+
+# -- weeks ----------------------------------------------------------------------------------
+
+
+def parse_week(week: str) -> tuple[date, date]:
+    """`"2026-W47"` → (Monday, Sunday) of that ISO week.
+
+    Strict on purpose: the week string names files and digest records, so two spellings
+    of one week must not produce two digests."""
+    match = _WEEK.match(week.strip()) if isinstance(week, str) else None
+    if match is None:
+        raise OmvarldError(
+            f"week must look like 2026-W47 (ISO year, 'W', two-digit week); got {week!r}"
+        )
+    year, number = int(match[1]), int(match[2])
+    try:
+        monday = date.fromisocalendar(year, number, 1)
+    except ValueError as exc:
+        weeks_in_year = date(year, 12, 28).isocalendar().week
+        raise OmvarldError(
+            f"week {week!r} does not exist: {year} has weeks 01 to {weeks_in_year:02d} "
+            "(week must look like 2026-W47)"
+        ) from exc
+    return monday, monday + timedelta(days=6)
+
+
+def current_week(now: datetime | None = None) -> str:
+    """The ISO week it is now in Malmö (a naive `now` is taken as UTC, like the store)."""
+    local = _to_utc(now).astimezone(STOCKHOLM)
+    iso = local.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def _to_utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        return now.replace(tzinfo=UTC)
+    return now.astimezone(UTC)
+
+
+def _week_bounds_utc(start: date, end: date) -> tuple[datetime, datetime]:
+    """Malmö's Monday 00:00 .. next Monday 00:00 as the naive UTC the store's columns hold."""
+
+    def at_midnight(day: date) -> datetime:
+        local = datetime.combine(day, time(0), tzinfo=STOCKHOLM)
+        return local.astimezone(UTC).replace(tzinfo=None)
+
+    return at_midnight(start), at_midnight(end + timedelta(days=1))
+
+
+# -- summaries ------------------------------------------------------------------------------
+
+# Abbreviations after which a full stop does not end a sentence (sv, en, da), lower case,
+# without the final dot. Kept small: a rare miss only makes one summary a little long.
+# fmt: off
+_ABBREVIATIONS = frozenset({
+    "t.ex", "bl.a", "m.m", "m.fl", "dvs", "d.v.s", "s.k", "osv", "o.s.v", "jfr", "jf", "ca",
+    "resp", "fr.o.m", "t.o.m", "kap", "prop", "dir", "nr", "art", "etc", "e.g", "i.e", "mr",
+    "mrs", "ms", "dr", "no", "vol", "fig", "inkl", "exkl", "f.d", "f.eks", "mv", "m.v", "tel",
+    "ff", "pp", "vs", "prof", "jan", "feb", "aug", "sept", "okt", "nov", "dec",
+})
+# fmt: on
+_BOUNDARY = re.compile(r"""([.!?…]+["'”»)\]]*)\s+(?=["'“«(\[]?[A-ZÅÄÖÆØÜÉ0-9])""")
+_TERMINAL = re.compile(r"""[.!?…:;]["'”»)\]]*$""")
+_SPACES = re.compile(r"\s+")
+
+
+def _one_line(value: str | None) -> str:
+    return _SPACES.sub(" ", value or "").strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, robust to what scraped and PDF text looks like.
+
+    Headings (short lines without final punctuation) are dropped and hard-wrapped lines
+    are joined, so a summary starts with prose and not with "Sammanfattning"."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for raw in (text or "").splitlines():
+        line = _one_line(raw)
+        is_heading = bool(line) and not _TERMINAL.search(line) and len(line.split()) <= 8
+        if not line or is_heading:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    if not paragraphs and text.strip():
+        paragraphs = [_one_line(text)]
+
+    sentences: list[str] = []
+    for paragraph in paragraphs:
+        start = 0
+        for match in _BOUNDARY.finditer(paragraph):
+            candidate = paragraph[start : match.end(1)]
+            words = candidate.split()
+            last_word = words[-1].rstrip(".!?…\"'”»)]").lower() if words else ""
+            if match[1].startswith(".") and (
+                last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
+            ):
+                continue  # "t.ex. Malmö", "A. Andersson": not the end of a sentence
+            sentences.append(candidate.strip())
+            start = match.end()
+        tail = paragraph[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def _cap(text: str, limit: int) -> str:
+    """Cut at a word boundary and say so with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def _normalise_for_compare(value: str) -> str:
+    return re.sub(r"[\W_]+", " ", value).strip().lower()
+
+
+def extractive_summary(
+    title: str, summary: str, text: str, *, sentences: int = 2, limit: int = SUMMARY_MAX_CHARS
+) -> str:
+    """The first two sentences of the document's own summary, else of its text.
+
+    Extractive, in the document's own language: a strategist can trust that every word
+    was written by the publisher. Text that merely repeats the title is skipped."""
+    source = summary if summary.strip() else text
+    title_key = _normalise_for_compare(title)
+    # Only the opening matters; a whole report's text need not be split.
+    lines = [
+        line
+        for line in source[:_SUMMARY_SCAN_CHARS].splitlines()
+        if _normalise_for_compare(line) != title_key
+    ]
+    found = split_sentences("\n".join(lines))
+    while found and _normalise_for_compare(found[0]) == title_key:
+        found.pop(0)
+    return _cap(" ".join(found[:sentences]), limit)
+
+
+# -- building -------------------------------------------------------------------------------
+
+
+class PositionFlag(BaseModel):
+    """One of Malmö's stated positions a document touches, with what matched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    area: str
+    statement: str
+    terms: list[str]
+    sentence: str | None = None
+    source: str | None = None
+    kind: str = "malmo"
+
+
+class WeeklyEntry(DigestEntry):
+    """A digest entry with what the weekly digest adds: every publisher of the story
+    (near-duplicates collapsed into this entry), whether the story is new this week, the
+    positions it touches and the priority it was ranked by."""
+
+    publishers: list[str] = Field(default_factory=list)
+    story_size: int = 1
+    novel: bool = True
+    positions: list[PositionFlag] = Field(default_factory=list)
+    priority: float = 0.0
+    areas: list[str] = Field(default_factory=list)
+
+
+class StakeholderCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str
+    documents: int
+
+
+class WatchEntry(BaseModel):
+    """A watch's match as the digest lists it: compact, since the reader chose the watch
+    and needs only to see what is new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: int
+    title: str
+    url: str
+    publisher: str
+    level: str
+    doc_type: str
+    published: date | None = None
+    deadline: date | None = None
+
+
+class DigestWatch(BaseModel):
+    """One watch's section: its new matches of the week, newest first (at most
+    `digest.yaml: per_watch`, the rest counted in `more`). No subscribers: the archive
+    may be published, and who gets what is decided when sending."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    entries: list[WatchEntry] = Field(default_factory=list)
+    more: int = 0
+
+
+class WeeklyDigest(Digest):
+    """One ISO week's digest: `Digest` plus positions, stakeholders, trends and watches."""
+
+    areas: dict[str, list[WeeklyEntry]]
+    consultations: list[WeeklyEntry]
+    touching: list[WeeklyEntry] = Field(default_factory=list)
+    stakeholders: list[StakeholderCount] = Field(default_factory=list)
+    trend_weeks: list[str] = Field(default_factory=list)
+    trends: dict[str, list[int]] = Field(default_factory=dict)
+    consultation_weeks: int = 8
+    positions_listed: int = 8
+    watches: list[DigestWatch] = Field(default_factory=list)
+
+
+def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
+    published = row.published.toordinal() if row.published else 0
+    return (
+        -round(priority, 6),
+        -float(label.score),
+        DOC_TYPE_RANK.get(row.doc_type, _UNKNOWN_RANK),
+        LEVEL_RANK.get(row.level, _UNKNOWN_RANK),
+        -published,  # newest first; undated last
+        row.id,
+    )
+
+
+def _terms(evidence: dict[str, Any] | None) -> list[str]:
+    """The matched vocabulary terms, each once (case-insensitive), in the classifier's order."""
+    terms: list[str] = []
+    lowered: set[str] = set()
+    for raw in (evidence or {}).get("terms") or []:
+        term = _one_line(str(raw))
+        if term and term.lower() not in lowered:
+            terms.append(term)
+            lowered.add(term.lower())
+    return terms[:MAX_TERMS]
+
+
+def _entry(
+    row: DocumentRow,
+    label: LabelRow | None,
+    *,
+    story: _Story | None = None,
+    positions: list[PositionFlag] | None = None,
+    priority: float = 0.0,
+    area_ids: Iterable[str] = (),
+) -> WeeklyEntry:
+    evidence = (label.evidence if label is not None else None) or {}
+    sentence = _one_line(evidence.get("sentence"))
+    if _normalise_for_compare(sentence) == _normalise_for_compare(row.title):
+        sentence = ""  # the title again says nothing new
+    publisher = _one_line(row.publisher)
+    publishers = [publisher]
+    if story is not None:
+        publishers += [p for p in story.publishers if p != publisher]
+    wanted = set(area_ids)
+    return WeeklyEntry(
+        document_id=row.id,
+        title=_one_line(row.title),
+        url=row.url,
+        publisher=publisher,
+        level=row.level,
+        doc_type=row.doc_type,
+        published=row.published,
+        language=row.language,
+        summary=extractive_summary(row.title, row.summary or "", row.text or ""),
+        score=round(float(label.score), 4) if label is not None else 0.0,
+        terms=_terms(evidence),
+        sentence=_cap(sentence, EVIDENCE_MAX_CHARS) if sentence else None,
+        deadline=row.deadline,
+        publishers=[p for p in publishers if p],
+        story_size=story.size if story is not None else 1,
+        novel=story.novel if story is not None else True,
+        positions=positions or [],
+        priority=round(priority, 4),
+        areas=sorted({lab.area for lab in row.labels if lab.accepted and lab.area in wanted}),
+    )
+
+
+def _best_label(row: DocumentRow, area_ids: Iterable[str]) -> LabelRow | None:
+    """The strongest accepted label among the configured areas (for consultations)."""
+    wanted = set(area_ids)
+    accepted = [lab for lab in row.labels if lab.accepted and lab.area in wanted]
+    return min(accepted, key=lambda lab: (-lab.score, lab.area), default=None)
+
+
+class _Story:
+    """A document's near-duplicate group as the digest needs it."""
+
+    def __init__(self, members: list[DocumentRow], week_start_utc: datetime) -> None:
+        members = sorted(members, key=lambda r: (r.first_seen, r.id))
+        self.size = len(members)
+        self.publishers = list(dict.fromkeys(_one_line(r.publisher) for r in members))
+        # New this week: no member was seen before the week began.
+        self.novel = members[0].first_seen >= week_start_utc if members else True
+
+
+def _stories(store: Store, rows: list[DocumentRow], week_start_utc: datetime) -> dict[int, _Story]:
+    """Story of every week document that has one with more than itself."""
+    story_ids = {r.story_id for r in rows if r.story_id is not None}
+    if not story_ids:
+        return {}
+    members: dict[int, list[DocumentRow]] = {}
+    for member in store.story_members(story_ids):
+        members.setdefault(member.story_id, []).append(member)
+    stories = {sid: _Story(group, week_start_utc) for sid, group in members.items()}
+    return {r.id: stories[r.story_id] for r in rows if r.story_id in stories}
+
+
+def _story_key(row: DocumentRow) -> int:
+    return row.story_id if row.story_id is not None else -row.id
+
+
+def _position_flags(
+    rows: Iterable[DocumentRow], positions: Positions | None, area_ids: list[str]
+) -> dict[int, list[PositionFlag]]:
+    """Positions touched by each document (one in none of the areas needs more terms)."""
+    if positions is None or not positions.positions:
+        return {}
+
+    wanted = set(area_ids)
+    todo = [
+        (row, {lab.area for lab in row.labels if lab.accepted and lab.area in wanted})
+        for row in rows
+    ]
+    if not todo:
+        return {}
+    matcher = _position_matcher(positions)
+    out: dict[int, list[PositionFlag]] = {}
+    for row, doc_areas in todo:
+        key = (row.content_hash, row.language, frozenset(doc_areas))
+        found = _MATCH_CACHE.get(key)
+        if found is None:
+            found = matcher.match(row.title, row.summary or "", row.text or "", row.language,
+                                  doc_areas)
+            if len(_MATCH_CACHE) >= _MATCH_CACHE_SIZE:
+                _MATCH_CACHE.pop(next(iter(_MATCH_CACHE)))
+            _MATCH_CACHE[key] = found
+        flags = []
+        for match in found:
+            position = positions.get(match.position_id)
+            flags.append(PositionFlag(
+                id=position.id, area=position.area, statement=position.short,
+                terms=list(match.terms)[:MAX_TERMS],
+                sentence=_cap(match.sentence, EVIDENCE_MAX_CHARS) if match.sentence else None,
+                source=position.source, kind=position.kind,
+            ))
+        if flags:
+            out[row.id] = flags
+    return out
+
+
+_MATCHERS: dict[str, Any] = {}
+# Matches per (content hash, language, areas) for the current positions: a digest built
+# again in one process (the flow builds, then sends; a regeneration) reads no text twice.
+_MATCH_CACHE: dict[tuple[str, str, frozenset[str]], list[Any]] = {}
+_MATCH_CACHE_SIZE = 50_000
+
+
+def _position_matcher(positions: Positions) -> Any:
+    """One matcher per set of positions and process: building one reads every term."""
+    from omvarld.digest.positions import PositionMatcher
+
+    key = hashlib.sha256(positions.model_dump_json().encode("utf-8")).hexdigest()
+    if key not in _MATCHERS:
+        _MATCHERS.clear()
+        _MATCH_CACHE.clear()
+        _MATCHERS[key] = PositionMatcher(positions)
+    return _MATCHERS[key]
+
+
+def _priority(row: DocumentRow, label: LabelRow | None, novel: bool, touches: bool,
+              ranking: Ranking) -> float:
+    return (
+        (float(label.score) if label is not None else 0.0)
+        + ranking.doc_type.get(row.doc_type, 0.0)
+        + ranking.level.get(row.level, 0.0)
+        + (ranking.novelty if novel else 0.0)
+        + (ranking.position if touches else 0.0)
+    )
+
+
+def _in_age(published: date | None, week_start: date, max_age_days: int | None) -> bool:
+    if max_age_days is None or published is None:
+        return True
+    return published >= week_start - timedelta(days=max_age_days)
+
+
+def weekly_counts(
+    store: Store,
+    week: str,
+    area_ids: list[str],
+    *,
+    weeks: int = 12,
+    max_age_days: int | None = 60,
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Documents per area and week over the `weeks` weeks ending with `week` (oldest
+    first), counted the way a digest selects them: first seen in the week, backlog out."""
+    start, _ = parse_week(week)
+    starts = [start - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    bounds = [_week_bounds_utc(s, s + timedelta(days=6)) for s in starts]
+    names = []
+    for s in starts:
+        iso = s.isocalendar()
+        names.append(f"{iso.year}-W{iso.week:02d}")
+    counts = {a: [0] * weeks for a in area_ids}
+    with store.session() as session:
+        rows = session.execute(
+            select(DocumentRow.first_seen, DocumentRow.published, LabelRow.area)
+            .join(LabelRow, LabelRow.document_id == DocumentRow.id)
+            .where(
+                LabelRow.accepted.is_(True),
+                LabelRow.area.in_(area_ids),
+                DocumentRow.first_seen >= bounds[0][0],
+                DocumentRow.first_seen < bounds[-1][1],
+            )
+        )
+        firsts = [b[0] for b in bounds]
+        for first_seen, published, area in rows:
+            index = bisect_right(firsts, first_seen) - 1
+            if index >= 0 and _in_age(published, starts[index], max_age_days):
+                counts[area][index] += 1
+    return names, counts
+
+
+def build_digest(
+    store: Store,
+    week: str,
+    *,
+    areas: FocusAreas,
+    per_area: int | None = None,
+    max_age_days: int | Literal["config"] | None = "config",
+    now: datetime | None = None,
+    config: DigestConfig | None = None,
+    positions: Positions | None = None,
+    with_watches: bool = True,
+) -> WeeklyDigest:
+    """Build the digest of `week` from what was first stored during that week.
+
+    Selection is by first-seen time, not publication date: a digest reports what is new
+    *to us*, so nothing is reported twice and nothing falls between two weeks. Documents
+    published more than `max_age_days` before the week are left out so a first crawl's
+    backlog does not flood one digest (`None` keeps everything, for replays).
+
+    Within an area, entries are ranked by priority: the classifier's score plus weights
+    for document type, level, novelty (the story is new this week) and touching one of
+    Malmö's positions (`digest.yaml: ranking`). Near-duplicates (one story) become one
+    entry that lists every publisher. `config` and `positions` default to the files in
+    the configuration folder.
+
+    Every watch (bevakning) with new matches this week gets a section (`watches`): the
+    watches are applied first, and a match counts when its document is one of the week's
+    by the same rule (first seen in the week, backlog out). `with_watches=False` leaves
+    them out."""
+    config = config or load_digest_config().check_areas(areas)
+    if positions is None:
+        positions = load_positions().check_areas(areas)
+    per_area = config.per_area if per_area is None else per_area
+    if max_age_days == "config":
+        max_age_days = config.max_age_days
+    if per_area < 1:
+        raise OmvarldError(f"per_area must be at least 1; got {per_area}")
+    start, end = parse_week(week)
+    iso = start.isocalendar()
+    week_id = f"{iso.year}-W{iso.week:02d}"
+    now_utc = _to_utc(now)
+    today = now_utc.astimezone(STOCKHOLM).date()
+
+    first, after = _week_bounds_utc(start, end)
+    seen = store.documents_first_seen(first, after)
+    rows = [r for r in seen if _in_age(r.published, start, max_age_days)]
+    if len(rows) < len(seen):
+        log.info(
+            "digest %s: %d of %d documents left out as published before %s (backlog)",
+            week_id, len(seen) - len(rows), len(seen),
+            start - timedelta(days=max_age_days or 0),
+        )
+
+    stories = _stories(store, rows, first)
+    window = timedelta(weeks=config.consultation_weeks)
+    open_rows = store.open_consultations(today, today + window)
+    flags = _position_flags({r.id: r for r in [*rows, *open_rows]}.values(), positions,
+                            areas.ids)
+
+    by_area: dict[str, list[WeeklyEntry]] = {}
+    more: dict[str, int] = {}
+    best: dict[int, tuple[float, WeeklyEntry]] = {}
+    for area_id in areas.ids:
+        candidates = []
+        for row in rows:
+            for label in row.labels:
+                if label.area == area_id and label.accepted:
+                    story = stories.get(row.id)
+                    priority = _priority(row, label, story.novel if story else True,
+                                         row.id in flags, config.ranking)
+                    candidates.append((_rank_key(row, label, priority), row, label, priority))
+        candidates.sort(key=lambda item: item[0])
+        collapsed, keys = [], set()
+        for item in candidates:  # the best-ranked member stands for its story
+            key = _story_key(item[1])
+            if key not in keys:
+                keys.add(key)
+                collapsed.append(item)
+        entries = [
+            _entry(row, label, story=stories.get(row.id), positions=flags.get(row.id),
+                   priority=priority, area_ids=areas.ids)
+            for _, row, label, priority in collapsed[:per_area]
+        ]
+        by_area[area_id] = entries
+        more[area_id] = max(0, len(collapsed) - per_area)
+        for (_, row, _label, priority), entry in zip(collapsed, entries, strict=False):
+            key = _story_key(row)
+            if row.id in flags and (key not in best or priority > best[key][0]):
+                best[key] = (priority, entry)
+    # Documents beyond the shown entries may touch a position too: flag them all.
+    touching_rows = [r for r in rows if r.id in flags and _story_key(r) not in best]
+    for row in touching_rows:
+        label = _best_label(row, areas.ids)  # None: touches a position, in no area
+        story = stories.get(row.id)
+        priority = _priority(row, label, story.novel if story else True, True, config.ranking)
+        key = _story_key(row)
+        if key not in best or priority > best[key][0]:
+            best[key] = (priority, _entry(row, label, story=story, positions=flags[row.id],
+                                          priority=priority, area_ids=areas.ids))
+    touching = [entry for _, entry in sorted(best.values(), key=lambda pe: (-pe[0],
+                                                                            pe[1].document_id))]
+
+    consultations = [
+        _entry(row, _best_label(row, areas.ids), positions=flags.get(row.id),
+               area_ids=areas.ids)
+        for row in open_rows
+    ]
+    stakeholders = [
+        StakeholderCount(name=name, kind=kind, documents=count)
+        for name, kind, count in (
+            store.top_stakeholders(first, after, config.stakeholders)
+            if config.stakeholders else []
+        )
+    ]
+    trend_weeks, trends = weekly_counts(store, week_id, areas.ids, weeks=config.trend_weeks,
+                                        max_age_days=max_age_days)
+    watches = (_watch_sections(store, first, after, start, max_age_days, config.per_watch)
+               if with_watches else [])
+
+    digest = WeeklyDigest(
+        week=week_id,
+        start=start,
+        end=end,
+        generated=now_utc.astimezone(STOCKHOLM),
+        areas=by_area,
+        more=more,
+        consultations=consultations,
+        documents_in_week=len(rows),
+        touching=touching,
+        stakeholders=stakeholders,
+        trend_weeks=trend_weeks,
+        trends=trends,
+        consultation_weeks=config.consultation_weeks,
+        positions_listed=config.positions_listed,
+        watches=watches,
+    )
+    log.info(
+        "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",
+        week_id, len(rows), sum(len(v) for v in by_area.values()), len(consultations),
+        len(touching),
+    )
+    return digest
+
+
+def _watch_sections(store: Store, first: datetime, after: datetime, week_start: date,
+                    max_age_days: int | None, per_watch: int) -> list[DigestWatch]:
+    """The week's section of every watch that matched one of the week's documents,
+    ordered by name. A watch that cannot be applied (a semantic query without a model)
+    keeps the matches it has; a broken watch table costs the sections, not the digest."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from omvarld.search.watches import watch_sections
+
+    try:
+        found = watch_sections(store, first, after, all_watches=True)
+    except (OmvarldError, SQLAlchemyError) as exc:
+        log.warning("digest: watches left out: %s", exc)
+        return []
+    sections = []
+    for section in sorted(found, key=lambda w: (w.name.casefold(), w.name)):
+        docs = [d for d in section.documents if _in_age(d.published, week_start, max_age_days)]
+        if not docs:
+            continue
+        entries = [
+            WatchEntry(document_id=d.id, title=_one_line(d.title), url=d.url,
+                       publisher=_one_line(d.publisher), level=d.level, doc_type=d.doc_type,
+                       published=d.published, deadline=d.deadline)
+            for d in docs[:per_watch]
+        ]
+        sections.append(DigestWatch(name=section.name, description=_one_line(section.description),
+                                    entries=entries, more=max(0, len(docs) - per_watch)))
+    return sections
+
+
+def digest_content_hash(digest: Digest) -> str:
+    """Hash of what the digest says; the time it was generated does not count."""
+    payload = digest.model_dump_json(exclude={"generated"})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def _date_range_sv(start: date, end: date) -> str:
+    """ "16–22 november 2026", "30 november – 6 december 2026", across years in full."""
+    if start.year != end.year:
+        return (
+            f"{start.day} {_MONTHS_SV[start.month - 1]} {start.year} – "
+            f"{end.day} {_MONTHS_SV[end.month - 1]} {end.year}"
+        )
+    if start.month != end.month:
+        return (
+            f"{start.day} {_MONTHS_SV[start.month - 1]} – "
+            f"{end.day} {_MONTHS_SV[end.month - 1]} {end.year}"
+        )
+    return f"{start.day}–{end.day} {_MONTHS_SV[end.month - 1]} {end.year}"
+
+
+def _href(url: str) -> str:
+    """Only web links become links: a stored `javascript:` URL must never be clickable."""
+    return url if url.startswith(("http://", "https://")) else "#"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def _md(value: Any) -> str:
+    """Escape scraped text for Markdown: brackets would break links, `<` would open HTML
+    when the Markdown is rendered, `*`/`_` would start emphasis."""
+    text = _MD_SPECIAL.sub(r"\\\1", _one_line(str(value)))
+    return re.sub(r"^([#>+-])", r"\\\1", text)
+
+
+def _md_url(url: str) -> str:
+    """A URL that cannot end a Markdown link early."""
+    href = _href(url)
+    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        href = href.replace(char, code)
+    return href
+
+
+def _score(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _environment(*, html: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=html,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        level_sv=lambda level: LEVEL_NAMES_SV.get(level, level),
+        doc_type_sv=lambda doc_type: DOC_TYPE_NAMES_SV.get(doc_type, doc_type),
+        href=_href,
+        md=_md,
+        md_url=_md_url,
+        score=_score,
+        stakeholder_kind_sv=lambda kind: STAKEHOLDER_KINDS_SV.get(kind, kind),
+        position_kind_sv=lambda kind: POSITION_KINDS_SV.get(kind, kind),
+    )
+    return env
+
+
+def _days_left_sv(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days == 0:
+        return "i dag"
+    return "om 1 dag" if days == 1 else f"om {days} dagar"
+
+
+_METHOD_SV = (
+    "Så togs sammanställningen fram: dokument som samlades in för första gången denna vecka "
+    "(utom äldre dokument som en första insamling hittar) klassificerades automatiskt mot "
+    "Malmö stads fokusområden. Under varje område står dokumenten rangordnade efter "
+    "klassificerarens poäng, dokumenttyp (propositioner, lagförslag och utredningar före "
+    "nyheter), nivå, om frågan är ny och om den rör Malmös positioner; samma nyhet från flera "
+    "källor visas en gång med alla källor. ”Varför” visar de termer ur områdets ordlista och "
+    "den mening i dokumentet som gav klassningen; sammanfattningen är dokumentets egna första "
+    "meningar, på dokumentets språk. Remisserna är dokument med sista svarsdag inom {weeks} "
+    "veckor. Malmös positioner kommer ur positions.yaml (”Det här vill Malmö”)."
+)
+
+_WATCHES_METHOD_SV = (
+    " Bevakningarna är sparade sökningar: under var och en står veckans nya dokument som "
+    "sökningen träffar, oavsett fokusområde, nyast först."
+)
+
+STAKEHOLDER_KINDS_SV: dict[str, str] = {
+    "authority": "myndighet",
+    "ministry": "departement",
+    "municipality": "kommun",
+    "region": "region",
+    "eu": "EU",
+    "party": "parti",
+    "regional_body": "regional aktör",
+    "organisation": "organisation",
+    "parliament": "riksdagen",
+    "government": "regeringen",
+}
+POSITION_KINDS_SV: dict[str, str] = {
+    "malmo": "Malmö stad",
+    "politician": "Malmös politiska ledning",
+    "regional_body": "regional samverkan där Malmö ingår",
+    "third_party": "enligt annan källa",
+}
+
+
+def _number_sv(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",").replace(",0", "")
+
+
+def trend_line(counts: list[int]) -> str:
+    """ "5 denna vecka, 3 förra veckan (+2); i snitt 2,5 per vecka under 12 veckor"."""
+    if not counts:
+        return ""
+    this = counts[-1]
+    line = f"{this} denna vecka"
+    if len(counts) >= 2:
+        previous = counts[-2]
+        diff = this - previous
+        change = "oförändrat" if diff == 0 else f"{diff:+d}".replace("-", "−")
+        line += f", {previous} förra veckan ({change})"
+        line += (f"; i snitt {_number_sv(sum(counts[:-1]) / (len(counts) - 1))} per vecka "
+                 f"de {len(counts) - 1} veckorna före")
+    return line
+
+
+def _subset(digest: Digest, areas: FocusAreas) -> list[Any]:
+    return [a for a in areas.areas if a.id in digest.areas]
+
+
+def _context(
+    digest: Digest,
+    areas: FocusAreas,
+    *,
+    images: dict[str, str] | None = None,
+    more_url: str | None = None,
+    ics_href: str | None = None,
+    ics_attached: bool = False,
+) -> dict[str, Any]:
+    """Everything the templates show, worked out once so the formats agree."""
+    weekly = digest if isinstance(digest, WeeklyDigest) else None
+    shown_areas = _subset(digest, areas)
+    area_ids = [a.id for a in shown_areas]
+    sections = []
+    trends = []
+    for area in shown_areas:
+        entries = digest.areas.get(area.id, [])
+        extra = digest.more.get(area.id, 0)
+        counts = weekly.trends.get(area.id, []) if weekly else []
+        section = {
+            "id": area.id,
+            "name": area.name("sv"),
+            "entries": entries,
+            "more": extra,
+            "more_url": more_url.format(area=area.id, week=digest.week) if more_url else None,
+            "total": len(entries) + extra,
+        }
+        sections.append(section)
+        if counts:
+            trends.append({
+                "id": area.id,
+                "name": area.name("sv"),
+                "src": (images or {}).get(area.id),
+                "line": trend_line(counts),
+                "counts": counts,
+            })
+    today = digest.generated.astimezone(STOCKHOLM).date()
+    consultations = []
+    for entry in digest.consultations:
+        days_left = (entry.deadline - today).days if entry.deadline else None
+        consultations.append(
+            {"entry": entry, "days_left": days_left, "days_left_text": _days_left_sv(days_left)}
+        )
+    weeks = weekly.consultation_weeks if weekly else CONSULTATION_WINDOW.days // 7
+    count = len(digest.consultations)
+    consultations_line = (
+        f"{count} {'öppen remiss' if count == 1 else 'öppna remisser'} att agera på "
+        f"– sista svarsdag inom {weeks} veckor."
+    )
+    # A recipient who follows no area, only watches, still gets what is to act on in full.
+    watch_only = weekly is not None and not digest.areas and bool(areas.areas)
+    touching = [
+        e for e in (weekly.touching if weekly else [])
+        if watch_only or any(p.area in area_ids for p in e.positions)
+        or set(e.areas) & set(area_ids)
+    ]
+    listed = weekly.positions_listed if weekly else 8
+    touching_line = (
+        f"{len(touching)} dokument rör Malmös uttalade positioner"
+        + (f"; de {listed} viktigaste här, alla markerade under sina områden."
+           if len(touching) > listed else ".")
+    )
+    touching = touching[:listed]
+    watches = list(weekly.watches) if weekly else []
+    shown = ([e for s in sections for e in s["entries"]] + list(digest.consultations)
+             + [e for w in watches for e in w.entries])
+    iso = digest.start.isocalendar()
+    return {
+        "digest": digest,
+        "week_number": iso.week,
+        "week_year": iso.year,
+        "date_range": _date_range_sv(digest.start, digest.end),
+        "sections": sections,
+        "matched": sum(s["total"] for s in sections),
+        "consultations": consultations,
+        "consultations_line": consultations_line,
+        "touching": touching,
+        "touching_line": touching_line,
+        "watches": watches,
+        "watch_only": watch_only,
+        "stakeholders": weekly.stakeholders if weekly else [],
+        "trends": trends,
+        "trend_weeks": len(weekly.trend_weeks) if weekly else 0,
+        "window_weeks": weeks,
+        "ics_href": ics_href,
+        "ics_attached": ics_attached,
+        "method": _METHOD_SV.format(weeks=weeks) + (_WATCHES_METHOD_SV if watches else ""),
+        "publishers": sorted(
+            {p for e in shown for p in (getattr(e, "publishers", None) or [e.publisher]) if p}
+        ),
+        "generated": digest.generated.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M"),
+        "version": __version__,
+    }
+
+
+def render_html(
+    digest: Digest,
+    areas: FocusAreas,
+    *,
+    images: dict[str, str] | None = None,
+    more_url: str | None = None,
+    ics_href: str | None = None,
+    ics_attached: bool = False,
+) -> str:
+    """The digest as one HTML document for a mail client and the web alike: inline CSS,
+    no scripts, every scraped string escaped by the template engine. `images` maps an
+    area id to its trend chart's `src` (a `data:` URI for a standalone page, a `cid:`
+    for an e-mail)."""
+    template = _environment(html=True).get_template("digest.html.j2")
+    return template.render(**_context(digest, areas, images=images, more_url=more_url,
+                                      ics_href=ics_href, ics_attached=ics_attached))
+
+
+def render_markdown(digest: Digest, areas: FocusAreas, *, more_url: str | None = None) -> str:
+    """The same digest as Markdown, for chat, wikis and the plain-text part of the e-mail."""
+    template = _environment(html=False).get_template("digest.md.j2")
+    return template.render(**_context(digest, areas, more_url=more_url))
+
+
+def only_areas(digest: WeeklyDigest, area_ids: Iterable[str],
+               watches: list[DigestWatch] | None = None) -> WeeklyDigest:
+    """The digest narrowed to some areas, for recipients who follow only those, and —
+    when `watches` is given — with those watch sections instead of the week's all."""
+    wanted = list(area_ids)
+    update: dict[str, Any] = {
+        "areas": {a: v for a, v in digest.areas.items() if a in wanted},
+        "more": {a: v for a, v in digest.more.items() if a in wanted},
+        "trends": {a: v for a, v in digest.trends.items() if a in wanted},
+    }
+    if watches is not None:
+        update["watches"] = watches
+    return digest.model_copy(update=update)
+
+
+def trend_images(digest: WeeklyDigest) -> dict[str, bytes]:
+    """One PNG per area with a trend."""
+    from omvarld.digest.charts import trend_png
+
+    return {area: trend_png(counts, digest.trend_weeks) for area, counts in digest.trends.items()}
+
+
+def render_pdf(html: str) -> bytes:
+    """The standalone page as PDF (WeasyPrint: no browser needed; images are data URIs)."""
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return HTML(string=html).write_pdf()
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, content: str | bytes) -> None:
+    """Temp file + rename: a reader (or the mailer) never sees half a digest."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if isinstance(content, bytes):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the digest from a web server
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def week_stamp(digest: Digest) -> datetime:
+    """The end of the digest's week (Monday 00:00 in Malmö): a fixed time to date files by,
+    so a regenerated digest has the same bytes."""
+    return datetime.combine(digest.end + timedelta(days=1), time(0), tzinfo=STOCKHOLM)
+
+
+def load_archived_digest(out_dir: Path | str, week: str) -> WeeklyDigest | None:
+    """The digest archived for `week` by `write_digest`, if any."""
+    path = Path(out_dir) / f"{week}.json"
+    if not path.is_file():
+        return None
+    return WeeklyDigest.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def write_digest(
+    store: Store,
+    week: str,
+    out_dir: Path | str,
+    *,
+    areas: FocusAreas,
+    per_area: int | None = None,
+    max_age_days: int | Literal["config"] | None = "config",
+    now: datetime | None = None,
+    config: DigestConfig | None = None,
+    positions: Positions | None = None,
+    pdf: bool | None = None,
+) -> dict[str, Path]:
+    """Build the week's digest and write it to `out_dir` in every format, and record it.
+
+    `<week>.html` (standalone page, charts inline), `.md`, `.pdf` (unless `pdf` or
+    `digest.yaml: pdf` says no), `.ics` (the consultations' deadlines), `.eml` (the
+    e-mail every-area recipients get) and `.json` (the digest itself: the archive a later
+    send reads). Idempotent: a re-run overwrites the same files and updates the one
+    record; with the same store and `now` the files are byte for byte the same."""
+    from omvarld.digest.deliver import build_message
+
+    config = config or load_digest_config().check_areas(areas)
+    digest = build_digest(store, week, areas=areas, per_area=per_area,
+                          max_age_days=max_age_days, now=now, config=config,
+                          positions=positions)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / digest.week
+    pngs = trend_images(digest)
+    html = render_html(digest, areas, images={a: _data_uri(b) for a, b in pngs.items()},
+                       more_url=config.more_url, ics_href=f"{digest.week}.ics")
+    paths = {"html": stem.with_suffix(".html"), "markdown": stem.with_suffix(".md")}
+    _write_atomically(paths["html"], html)
+    _write_atomically(paths["markdown"], render_markdown(digest, areas,
+                                                         more_url=config.more_url))
+    paths["ics"] = stem.with_suffix(".ics")
+    _write_atomically(paths["ics"], digest_ics(digest))
+    pdf_bytes = None
+    if config.pdf if pdf is None else pdf:
+        pdf_bytes = render_pdf(html)
+        paths["pdf"] = stem.with_suffix(".pdf")
+        _write_atomically(paths["pdf"], pdf_bytes)
+    message = build_message(digest, areas, config, recipients=[], pngs=pngs,
+                            pdf=pdf_bytes if config.attach_pdf else None)
+    paths["eml"] = stem.with_suffix(".eml")
+    _write_atomically(paths["eml"], message.as_bytes())
+    paths["json"] = stem.with_suffix(".json")
+    _write_atomically(paths["json"], digest.model_dump_json(indent=1))
+    entries = sum(len(v) for v in digest.areas.values())
+    store.record_digest(
+        digest.week,
+        digest_content_hash(digest),
+        {kind: str(path) for kind, path in paths.items()},
+        entries,
+    )
+    log.info("digest %s written to %s", digest.week, out)
+    return paths
+
+
+def digest_ics(digest: Digest) -> bytes:
+    """The open consultations' deadlines as an `.ics` calendar."""
+    from omvarld.digest.ics import consultations_ics
+
+    return consultations_ics(digest.consultations, week=digest.week, stamp=week_stamp(digest))
+
+
+def send_digest(
+    store: Store,
+    week: str,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    **options: Any,
+) -> Any:
+    """Build (or reuse) the week's digest and e-mail it to the configured recipients;
+    see `omvarld.digest.deliver.send_digest` (a `SendResult`)."""
+    from omvarld.digest.deliver import send_digest as _send
+
+    return _send(store, week, force=force, dry_run=dry_run, **options)
