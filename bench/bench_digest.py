@@ -37,8 +37,9 @@ from omvarld.config.digest import load_digest_config
 from omvarld.config.load import load_focus_areas
 from omvarld.core.model import Document, Evidence, Label
 from omvarld.digest import build as digest_module
-from omvarld.digest.build import _week_bounds_utc, build_digest, parse_week, write_digest
+from omvarld.digest.build import _week_bounds_utc, build_digest, parse_week
 from omvarld.digest.positions import load_positions
+from omvarld.digest.write import write_digest
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from omvarld.config.load import FocusAreas, load_focus_areas, load_stakeholders
+from omvarld.config.load import load_focus_areas, load_stakeholders
+from omvarld.core.areas import FocusAreas
 from omvarld.core.model import Document, Evidence, Label
 from omvarld.store import Store
 

@@ -13,8 +13,8 @@ import pytest
 from factories import NOW, SCRIPT_TITLE, WEEK, add
 from omvarld.config.digest import DigestConfig
 from omvarld.config.load import load_focus_areas
-from omvarld.digest.build import write_digest
 from omvarld.digest.positions import Positions
+from omvarld.digest.write import write_digest
 from omvarld.store import Store
 
 CHROMIUM = "/usr/bin/chromium"

@@ -13,19 +13,19 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import NOW, SCRIPT_TITLE, WEEK, add
-from omvarld.config.load import FocusAreas, load_focus_areas
+from omvarld.config.load import load_focus_areas
+from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import OmvarldError
 from omvarld.digest.build import (
     build_digest,
     current_week,
     extractive_summary,
     parse_week,
-    render_html,
-    render_markdown,
     split_sentences,
-    write_digest,
 )
 from omvarld.digest.positions import Positions
+from omvarld.digest.render import render_html, render_markdown
+from omvarld.digest.write import write_digest
 from omvarld.store import Store
 from omvarld.store.tables import DigestRow
 
@@ -489,7 +489,7 @@ def test_trends_count_twelve_weeks_and_compare_with_the_previous(store, areas):
     assert digest.trend_weeks[0] == "2026-W36" and digest.trend_weeks[-1] == "2026-W47"
     assert digest.trends["miljo"] == [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]
     assert digest.trends["transport"] == [0] * 12
-    from omvarld.digest.build import trend_line
+    from omvarld.digest.render import trend_line
 
     assert trend_line(digest.trends["miljo"]) == (
         "2 denna vecka, 1 förra veckan (+1); i snitt 0,2 per vecka de 11 veckorna före"
@@ -516,7 +516,8 @@ def test_the_calendar_has_one_event_per_open_consultation(store, areas, tmp_path
 
 
 def test_the_archive_reads_back_as_the_same_digest(store, areas, tmp_path):
-    from omvarld.digest.build import digest_content_hash, load_archived_digest
+    from omvarld.digest.build import digest_content_hash
+    from omvarld.digest.write import load_archived_digest
 
     add(store, "a", labels={"miljo": 0.9})
     write_digest(store, WEEK, tmp_path, areas=areas, now=NOW)

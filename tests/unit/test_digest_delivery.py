@@ -31,7 +31,7 @@ from factories import (
 from omvarld.config.digest import load_digest_config
 from omvarld.core.errors import ConfigError
 from omvarld.core.settings import Settings
-from omvarld.digest.build import send_digest
+from omvarld.digest.deliver import send_digest
 from omvarld.ops.mail import MailError
 from omvarld.store import Store
 from omvarld.store.tables import DigestSendRow
@@ -246,7 +246,7 @@ def test_its_commented_example_is_valid(tmp_path):
 def test_the_digest_a_flow_just_wrote_is_the_one_sent(store, config_dir, smtp, tmp_path):
     from omvarld.config.digest import load_digest_config as load
     from omvarld.config.load import load_focus_areas
-    from omvarld.digest.build import write_digest
+    from omvarld.digest.write import write_digest
 
     inbox, port = smtp
     areas = load_focus_areas(config_dir)

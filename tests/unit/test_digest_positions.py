@@ -12,8 +12,9 @@ import pytest
 from factories import NOW, WEEK, add
 from omvarld.config.load import load_focus_areas
 from omvarld.core.errors import ConfigError
-from omvarld.digest.build import build_digest, render_html, render_markdown
+from omvarld.digest.build import build_digest
 from omvarld.digest.positions import PositionMatcher, load_positions
+from omvarld.digest.render import render_html, render_markdown
 from omvarld.store import Store
 
 CONFIG = Path(__file__).resolve().parent.parent.parent / "config"

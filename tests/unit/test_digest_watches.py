@@ -28,8 +28,9 @@ from factories import (
 from omvarld.config.digest import load_digest_config
 from omvarld.config.load import load_focus_areas
 from omvarld.core.settings import Settings
-from omvarld.digest.build import build_digest, write_digest
+from omvarld.digest.build import build_digest
 from omvarld.digest.positions import Positions
+from omvarld.digest.write import write_digest
 from omvarld.search.query import SearchQuery
 from omvarld.search.watches import create, subscribe
 from omvarld.store import Store
@@ -83,7 +84,7 @@ def store(tmp_path: Path):
 
 
 def send(store, config_dir, port, tmp_path, **kwargs):
-    from omvarld.digest.build import send_digest
+    from omvarld.digest.deliver import send_digest
 
     settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_sender="omvarld@malmo.test")
     return send_digest(store, WEEK, config_dir=config_dir, out_dir=tmp_path / "digests",

@@ -24,7 +24,8 @@ from sqlalchemy import inspect, text
 from conftest import FIXTURES
 from omvarld.core.model import Document
 from omvarld.nlp.classifier import ClassifierInput
-from omvarld.nlp.links import DEFAULT_SETTINGS, annotate, link_stories
+from omvarld.nlp.links import DEFAULT_SETTINGS
+from omvarld.pipeline.stories import annotate, link_stories
 from omvarld.store import MIGRATIONS, Store
 
 DEV = {

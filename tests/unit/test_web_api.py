@@ -314,7 +314,7 @@ def test_weekly_stats_count_documents_per_area(env) -> None:
 def test_digest_archive_lists_and_serves_written_digests(env) -> None:
     client, store, _, path = env
     from omvarld.config.load import load_focus_areas
-    from omvarld.digest.build import write_digest
+    from omvarld.digest.write import write_digest
 
     write_digest(store, "2026-W47", path.parent / "digests", areas=load_focus_areas(),
                  max_age_days=None, now=datetime(2026, 11, 23, 7, 0))

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from omvarld.cli.main import _errors, _fail, _progress, app, console
+from omvarld.cli.common import console, errors, fail, progress_bar
 
 if TYPE_CHECKING:
     from omvarld.store import Store
 
 db_app = typer.Typer(help="The store: upgrade, check, move to PostgreSQL.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 
 
 def _describe(url: str) -> str:
@@ -34,7 +33,7 @@ def upgrade(
 
     Example: OMVARLD_DATABASE_URL=postgresql+psycopg://omvarld@db/omvarld omvarld db upgrade
     """
-    with _errors():
+    with errors():
         store = _open(url)
         console.print(f"{_describe(store.url)}: schema {_revision(store)}, "
                       f"semantic search: {_vector_mode(store)}")
@@ -53,7 +52,7 @@ def check(
     """
     from sqlalchemy import MetaData, func, select
 
-    with _errors():
+    with errors():
         store = _open(url)
         meta = MetaData()
         meta.reflect(store.engine)
@@ -73,7 +72,7 @@ def check(
         integrity = store.integrity_check()
         store.close()
     if integrity != "ok":
-        raise _fail(f"integrity check: {integrity}")
+        raise fail(f"integrity check: {integrity}")
 
 
 @db_app.command("migrate-from")
@@ -92,10 +91,10 @@ def migrate_from(
     from omvarld.core.settings import get_settings
     from omvarld.store.transfer import migrate_from_sqlite
 
-    with _errors():
+    with errors():
         target = to or get_settings().database_url
         console.print(f"{sqlite_file} → {_describe(target)}")
-        with _progress() as bar:
+        with progress_bar() as bar:
             tasks: dict[str, int] = {}
 
             def step(table: str, done: int, total: int) -> None:
@@ -115,7 +114,7 @@ def migrate_from(
     console.print(result)
     bad = [c.table for c in checks if not c.ok]
     if bad:
-        raise _fail(f"the stores differ in: {', '.join(bad)} (run again to resume a copy; "
+        raise fail(f"the stores differ in: {', '.join(bad)} (run again to resume a copy; "
                     "a table that still differs had rows in PostgreSQL before)")
     console.print(f"all {len(checks)} tables the same: "
                   f"{sum(c.target_rows for c in checks)} rows")

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from omvarld.cli.main import _data_dir, _errors, _fail, _prepare_prefect, app, console, err
+from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_prefect
+
+app = typer.Typer()
 
 if TYPE_CHECKING:
     from omvarld.ops.schedule import ScheduleConfig
@@ -36,14 +38,14 @@ def serve(
 
     Example: omvarld serve
     """
-    _prepare_prefect(_data_dir())
+    prepare_prefect(data_dir())
     from omvarld.flows.deployments import build_deployments
     from omvarld.ops.schedule import load_schedule
 
-    with _errors():
+    with errors():
         schedule = load_schedule()
         if not schedule.deployments:
-            raise _fail("config/schedule.yaml defines no deployments: nothing to serve")
+            raise fail("config/schedule.yaml defines no deployments: nothing to serve")
         deployments = build_deployments(schedule)
     console.print(_deployment_table(schedule))
     err.print("serving; stop with Ctrl-C")
@@ -66,14 +68,14 @@ def deployments(
     from omvarld.flows.deployments import PREFECT_YAML, prefect_yaml_is_current, render_prefect_yaml
     from omvarld.ops.schedule import load_schedule
 
-    with _errors():
+    with errors():
         schedule = load_schedule()
         console.print(_deployment_table(schedule))
         if write:
             PREFECT_YAML.write_text(render_prefect_yaml(schedule), encoding="utf-8")
             console.print(f"wrote {PREFECT_YAML}")
         elif check and not prefect_yaml_is_current():
-            raise _fail(f"{PREFECT_YAML} differs from config/schedule.yaml: run "
+            raise fail(f"{PREFECT_YAML} differs from config/schedule.yaml: run "
                         "`omvarld deployments --write`")
 
 

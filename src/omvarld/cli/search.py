@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from omvarld.cli.main import _errors, _fail, app, console
+from omvarld.cli.common import console, errors, fail
+
+app = typer.Typer()
 
 if TYPE_CHECKING:
     from omvarld.search.query import Hit, SearchQuery, SearchResult
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 
 watch_app = typer.Typer(help="Watches (bevakningar): saved searches people subscribe to.",
                         no_args_is_help=True)
-app.add_typer(watch_app, name="watch")
 
 Format = Literal["table", "csv", "json"]
 CSV_FIELDS = ("id", "published", "deadline", "level", "doc_type", "source", "publisher",
@@ -62,7 +63,7 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(f"{option}: {value!r} is not a date: write it as 2026-06-01") from None
+        raise fail(f"{option}: {value!r} is not a date: write it as 2026-06-01") from None
 
 
 def _check_areas(areas: list[str]) -> None:
@@ -74,7 +75,7 @@ def _check_areas(areas: list[str]) -> None:
     known = load_focus_areas(get_settings().config_dir).ids
     unknown = [a for a in areas if a not in known]
     if unknown:
-        raise _fail(f"--area: unknown focus area {unknown[0]!r}: use one of {', '.join(known)}")
+        raise fail(f"--area: unknown focus area {unknown[0]!r}: use one of {', '.join(known)}")
 
 
 def _fields(text: str | None, semantic: str | None, area: list[str] | None,
@@ -101,7 +102,7 @@ def _query(fields: dict, **view: object) -> SearchQuery:
     from omvarld.search.query import SearchQuery
     from omvarld.search.watches import query_from_json
 
-    with _errors():
+    with errors():
         return query_from_json({**SearchQuery().model_dump(), **fields, **view})
 
 
@@ -138,9 +139,9 @@ def search_command(
     Example: omvarld search "bostäder" --area bostader --level eu --since 2026-06-01 --format table
     """
     if fmt not in ("table", "csv", "json"):
-        raise _fail(f"--format: {fmt!r}: use table, csv or json")
+        raise fail(f"--format: {fmt!r}: use table, csv or json")
     if sort not in ("relevance", "date"):
-        raise _fail(f"--sort: {sort!r}: use relevance or date")
+        raise fail(f"--sort: {sort!r}: use relevance or date")
     query = _query(_fields(text, semantic, area, min_score, level, source, publisher,
                            doc_type, language, since, until, stakeholder, open_deadline),
                    sort=sort, page=page, per_page=per_page)
@@ -238,7 +239,7 @@ def watch_add(
     query = _query(_fields(text, semantic, area, min_score, level, source, publisher,
                            doc_type, language, since, until, stakeholder, open_deadline))
     store = _open_store()
-    with _errors():
+    with errors():
         watch = create(store, name, query, description=description)
     store.close()
     console.print(f"watch [bold]{watch.name}[/] saved: {watch.matches} stored documents match")
@@ -277,7 +278,7 @@ def watch_show(
     from omvarld.search.watches import get, matches
 
     store = _open_store()
-    with _errors():
+    with errors():
         watch = get(store, name)
         found = matches(store, name)
     store.close()
@@ -319,7 +320,7 @@ def watch_preview(
     try:
         base = {}
         if name:
-            with _errors():
+            with errors():
                 base = get(store, name).query.model_dump()
         result = preview(store, _query({**base, **fields}))
     finally:
@@ -356,7 +357,7 @@ def watch_edit(
                      language, since, until, stakeholder, open_deadline)
     store = _open_store()
     try:
-        with _errors():
+        with errors():
             query = _query({**get(store, name).query.model_dump(), **fields}) if fields else None
             watch = edit(store, name, query=query, new_name=rename, description=description)
     finally:
@@ -373,7 +374,7 @@ def watch_remove(name: Annotated[str, typer.Argument(help="The watch's name.")])
     from omvarld.search.watches import remove
 
     store = _open_store()
-    with _errors():
+    with errors():
         remove(store, name)
     store.close()
     console.print(f"watch {name} removed")
@@ -396,7 +397,7 @@ def watch_subscribe(
 
     store = _open_store()
     try:
-        with _errors():
+        with errors():
             if remove:
                 done = unsubscribe(store, name, email)
                 console.print(f"{email} unsubscribed from {name}" if done
@@ -419,7 +420,7 @@ def watch_notify() -> None:
 
     store = _open_store()
     try:
-        with _errors():
+        with errors():
             report = notify(store)
     finally:
         store.close()

@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-from omvarld.cli.main import _errors, _fail, app, console, err
+from omvarld.cli.common import console, err, errors, fail
+
+app = typer.Typer()
 
 
 @app.command()
@@ -35,7 +37,7 @@ def web(
     from omvarld.core.settings import get_settings
     from omvarld.web import create_app
 
-    with _errors():
+    with errors():
         settings = get_settings().model_copy(update={
             k: v for k, v in {"web_host": host, "web_port": port}.items() if v is not None})
         application = create_app(settings)
@@ -62,10 +64,10 @@ def web_password(
     from omvarld.web.auth import hash_password
 
     if not name or ":" in name or "," in name:
-        raise _fail("a user name may not be empty or contain ':' or ','")
+        raise fail("a user name may not be empty or contain ':' or ','")
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
-        raise _fail("use at least 8 characters")
+        raise fail("use at least 8 characters")
     console.print(f"{name}:{hash_password(password)}", soft_wrap=True, highlight=False)
 
 
@@ -91,16 +93,16 @@ def datasette(
     from omvarld.web.auth import is_loopback
     from omvarld.web.datasette import serve_command, write_metadata
 
-    with _errors():
+    with errors():
         settings = get_settings()
         path = settings.sqlite_path
         if path is None:
-            raise _fail("Datasette reads SQLite files; OMVARLD_DATABASE_URL points at "
+            raise fail("Datasette reads SQLite files; OMVARLD_DATABASE_URL points at "
                         "another database")
         if not path.is_file():
-            raise _fail(f"no store at {path}: run `omvarld weekly` (or crawl) first")
+            raise fail(f"no store at {path}: run `omvarld weekly` (or crawl) first")
         if not is_loopback(host):
-            raise _fail(f"{host} is reachable from other machines and Datasette has no "
+            raise fail(f"{host} is reachable from other machines and Datasette has no "
                         "login here: bind to 127.0.0.1 (or use `omvarld web` with a token)")
         meta = write_metadata(load_focus_areas(settings.config_dir), path,
                               metadata_out or path.with_suffix(".datasette.json"))

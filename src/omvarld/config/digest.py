@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from omvarld.config.load import FocusAreas, _load
+from omvarld.config.load import _load
+from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import ConfigError
 
 DIGEST_CONFIG_FILE = "digest.yaml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -218,3 +219,14 @@ class Digest(BaseModel):
     more: dict[str, int]
     consultations: list[DigestEntry]
     documents_in_week: int
+
+
+@dataclass
+class LabelledDoc:
+    """A document with the focus areas a reader gave it: evaluation and training data."""
+
+    id: str
+    title: str
+    text: str
+    labels: list[str]
+    language: str | None = None

@@ -1,1 +1,2 @@
-""""""
+"""The weekly digest: build (select and rank), render (HTML, Markdown, PDF), write, e-mail,
+calendar, positions."""

@@ -22,41 +22,30 @@ when sending, so the archive holds no subscriber's address."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from omvarld.config.digest import DigestConfig, load_digest_config
-from omvarld.config.load import FocusAreas, load_focus_areas
+from omvarld.config.digest import load_digest_config
+from omvarld.config.load import load_focus_areas
 from omvarld.core.errors import OmvarldError
 from omvarld.core.settings import Settings, get_settings
-from omvarld.digest.build import (
-    DigestWatch,
-    WeeklyDigest,
-    digest_content_hash,
-    digest_ics,
-    load_archived_digest,
-    only_areas,
-    parse_week,
-    render_html,
-    render_markdown,
-    trend_images,
-    week_stamp,
-    write_digest,
-)
+from omvarld.digest.build import DigestWatch, WeeklyDigest, digest_content_hash, parse_week
+from omvarld.digest.message import build_message
 from omvarld.digest.positions import load_positions
+from omvarld.digest.render import only_areas, trend_images
+from omvarld.digest.write import load_archived_digest, write_digest
 from omvarld.ops.mail import MailError, smtp_send
 from omvarld.store import Store, utcnow
 from omvarld.store.tables import DigestRow, DigestSendRow, WatchRow, WatchSubscriberRow
 
 log = logging.getLogger(__name__)
+
+Group = tuple[tuple[str, ...], tuple[str, ...]]  # (area ids, watch names)
 
 
 @dataclass
@@ -78,77 +67,6 @@ class SendResult:
                 text += f" ({len(self.refused)} refused: {', '.join(self.refused)})"
             return text
         return f"{self.week}: not sent — {self.skipped_reason}"
-
-
-def _cid(area_id: str, week: str) -> str:
-    return f"trend-{area_id}-{week.lower()}@omvarld"
-
-
-def build_message(
-    digest: WeeklyDigest,
-    areas: FocusAreas,
-    config: DigestConfig,
-    *,
-    recipients: Sequence[str],
-    pngs: dict[str, bytes] | None = None,
-    pdf: bytes | None = None,
-    sender: str | None = None,
-) -> EmailMessage:
-    """The digest (already narrowed to the recipients' areas) as one e-mail."""
-    pngs = trend_images(digest) if pngs is None else pngs
-    pngs = {a: b for a, b in pngs.items() if a in digest.areas}
-    iso = digest.start.isocalendar()
-    subject = config.subject.format(week=digest.week, week_number=iso.week, week_year=iso.year)
-    shown = [a for a in areas.areas if a.id in digest.areas]
-    if 0 < len(shown) < len(areas.areas):
-        subject += " – " + ", ".join(a.name("sv") for a in shown)
-    elif not shown and areas.areas:
-        subject += " – bevakningar"
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender or get_settings().smtp_sender
-    if recipients:
-        message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(week_stamp(digest))
-    key = hashlib.sha256(
-        f"{digest_content_hash(digest)}|{','.join(recipients)}".encode()
-    ).hexdigest()
-    message["Message-ID"] = f"<digest-{digest.week.lower()}-{key[:16]}@omvarld>"
-    message["X-Omvarld-Week"] = digest.week
-    has_ics = bool(digest.consultations)
-    message.set_content(render_markdown(digest, areas, more_url=config.more_url))
-    html = render_html(
-        digest,
-        areas,
-        images={a: f"cid:{_cid(a, digest.week)}" for a in pngs},
-        more_url=config.more_url,
-        ics_attached=has_ics,
-    )
-    message.add_alternative(html, subtype="html")
-    html_part = message.get_payload()[1]
-    for area_id, png in pngs.items():
-        html_part.add_related(png, "image", "png", cid=f"<{_cid(area_id, digest.week)}>",
-                              filename=f"trend-{area_id}.png", disposition="inline")
-    if has_ics:
-        message.add_attachment(digest_ics(digest), maintype="text", subtype="calendar",
-                               filename=f"remisser-{digest.week}.ics",
-                               params={"method": "PUBLISH"})
-    if pdf is not None:
-        message.add_attachment(pdf, maintype="application", subtype="pdf",
-                               filename=f"omvarldsbevakning-{digest.week}.pdf")
-    _fixed_boundaries(message, key)
-    return message
-
-
-def _fixed_boundaries(message: EmailMessage, key: str) -> None:
-    """MIME boundaries derived from the content, not random: the archived `.eml` of a
-    regenerated digest is then byte for byte the same."""
-    for index, part in enumerate(message.walk()):
-        if part.is_multipart():
-            part.set_boundary(f"=_omvarld_{key[:20]}_{index}")
-
-
-Group = tuple[tuple[str, ...], tuple[str, ...]]  # (area ids, watch names)
 
 
 def digest_subscriptions(store: Store) -> dict[str, list[tuple[str, str]]]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from icalendar import Alarm, Calendar, Event
 
 from omvarld import __version__
-from omvarld.core.model import DigestEntry
+from omvarld.core.model import Digest, DigestEntry
 
 REMINDER = timedelta(days=7)
 
@@ -50,3 +50,10 @@ def consultations_ics(entries: Iterable[DigestEntry], *, week: str, stamp: datet
         event.add_component(alarm)
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def digest_ics(digest: Digest) -> bytes:
+    """The open consultations' deadlines as an `.ics` calendar."""
+    from omvarld.digest.render import week_stamp
+
+    return consultations_ics(digest.consultations, week=digest.week, stamp=week_stamp(digest))

@@ -29,7 +29,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from omvarld.config.load import LANGUAGES, FocusAreas, _load
+from omvarld.config.load import _load
+from omvarld.core.areas import LANGUAGES, FocusAreas
 from omvarld.core.errors import ConfigError
 
 log = logging.getLogger(__name__)

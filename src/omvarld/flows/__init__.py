@@ -1,1 +1,1 @@
-""""""
+"""Prefect flows and tasks: thin wrappers that schedule the stages."""

@@ -208,8 +208,8 @@ def classify_batch(database_url: str, ids: list[int], index: int,
     content hash, same version) are skipped, so a batch run twice does nothing twice.
     With `everything` every document of the batch is classified again."""
     from omvarld.nlp.classifier import ClassifierInput
-    from omvarld.nlp.links import annotate
     from omvarld.pipeline.classify import classifier_for
+    from omvarld.pipeline.stories import annotate
 
     log = _logger()
     started = time.perf_counter()
@@ -250,7 +250,7 @@ def classify_batch(database_url: str, ids: list[int], index: int,
 
 @task(task_run_name="link-stories")
 def link_backfilled(database_url: str, ids: list[int]) -> int:
-    from omvarld.nlp.links import link_stories
+    from omvarld.pipeline.stories import link_stories
 
     store = Store.open(database_url)
     try:

@@ -212,7 +212,7 @@ def notify_watches(database_url: str, dry_run: bool = False) -> tuple[int, int, 
 def build_digest(database_url: str, week: str, out_dir: str,
                  max_age_days: int | None) -> dict[str, str]:
     from omvarld.config.load import load_focus_areas
-    from omvarld.digest.build import write_digest
+    from omvarld.digest.write import write_digest
 
     store = Store.open(database_url)
     try:
@@ -227,7 +227,7 @@ def build_digest(database_url: str, week: str, out_dir: str,
 def send_digest(database_url: str, week: str, dry_run: bool) -> tuple[list[str], str]:
     """(recipients it went to, why not sent). Sending twice is a no-op (the digest
     module records every send)."""
-    from omvarld.digest.build import send_digest as send
+    from omvarld.digest.deliver import send_digest as send
 
     store = Store.open(database_url)
     try:

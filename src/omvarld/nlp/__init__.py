@@ -1,1 +1,2 @@
-""""""
+"""Language processing, pure: documents in, results out (text, encoder, classifier, head,
+entities, links)."""

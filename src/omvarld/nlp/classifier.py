@@ -18,8 +18,9 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from omvarld.config.load import FocusAreas, load_yaml_model
+from omvarld.core.areas import FocusAreas
 from omvarld.core.model import Evidence, Label
+from omvarld.core.schema import load_yaml_model
 from omvarld.nlp.encoder import Encoder
 from omvarld.nlp.language import SUPPORTED, detect_language
 from omvarld.nlp.text import analyse

@@ -23,7 +23,8 @@ from typing import NamedTuple
 import spacy
 from spacy.language import Language
 
-from omvarld.config.load import Stakeholders, load_stakeholders
+from omvarld.core.areas import Stakeholders
+from omvarld.core.schema import load_yaml_model
 from omvarld.nlp.text import MAX_CHARS, PIPELINE_LANGS, get_pipeline
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def _build_pipeline(lang: str, config_dir: Path, mtime: float) -> Language:
     ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME,
                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True,
                                  "validate": False})
-    surfaces = gazetteer(load_stakeholders(config_dir), lang)
+    surfaces = gazetteer(load_yaml_model(config_dir / "stakeholders.yaml", Stakeholders), lang)
     ruler.add_patterns(_patterns(nlp, surfaces))
     for name in base.pipe_names:
         config = {k: v for k, v in base.config["components"][name].items() if k != "factory"}

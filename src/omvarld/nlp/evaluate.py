@@ -11,16 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omvarld.core.errors import OmvarldError
+from omvarld.core.model import LabelledDoc
 from omvarld.nlp.classifier import ClassifierInput, FocusAreaClassifier
-
-
-@dataclass
-class LabelledDoc:
-    id: str
-    title: str
-    text: str
-    labels: list[str]
-    language: str | None = None
 
 
 @dataclass

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -25,9 +24,6 @@ from omvarld.nlp.classifier import DocFeatures, FocusAreaClassifier
 from omvarld.nlp.evaluate import Evaluation, LabelledDoc, as_input, read_labelled, score
 from omvarld.nlp.head import DEFAULT_HEAD, LearnedHead, TrainingSet, feature_matrix, train_head
 from omvarld.nlp.vectorcache import VectorFile
-
-if TYPE_CHECKING:
-    from omvarld.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +66,11 @@ def text_sha256(path: Path) -> str:
 
 
 def load_corpus(careful_files: Sequence[Path], weak_files: Sequence[Path],
-                areas: Sequence[str], store: Store | None = None) -> Corpus:
+                areas: Sequence[str], corrections: Sequence[LabelledDoc] = ()) -> Corpus:
+    """The training corpus: the careful files, then `corrections` (analysts' corrected
+    documents, careful too), and the weakly labelled files."""
     careful = [d for f in careful_files for d in read_labelled(Path(f), areas)]
-    if store is not None:
-        careful += store.corrected_documents(areas)
+    careful += corrections
     weak = [d for f in weak_files for d in read_labelled(Path(f), areas)]
     files = {Path(f).name: text_sha256(Path(f)) for f in [*careful_files, *weak_files]}
     return Corpus(careful=careful, weak=weak, files=files)

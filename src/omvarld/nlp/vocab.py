@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from omvarld.config.load import FocusAreas
+from omvarld.core.areas import FocusAreas
 from omvarld.nlp.text import PIPELINE_LANGS, get_pipeline
 
 COMPOUND_MIN_CHARS = 8

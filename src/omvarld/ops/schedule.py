@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omvarld.config.load import load_yaml_model
+from omvarld.core.schema import load_yaml_model
 from omvarld.ops.alerts import AlertPolicy
 
 FlowName = Literal["crawl", "classify", "digest", "daily", "weekly"]

@@ -1,1 +1,1 @@
-""""""
+"""The stages over the store: classify (labels, summary, annotations, stories) in one loop."""

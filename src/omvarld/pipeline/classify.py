@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from omvarld.config.load import FocusAreas, load_focus_areas
+from omvarld.config.load import load_focus_areas
+from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import ConfigError
 from omvarld.nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
 from omvarld.nlp.encoder import load_encoder
 from omvarld.nlp.head import LearnedHead, load_default_head
-from omvarld.nlp.links import annotate, link_stories
+from omvarld.pipeline.stories import annotate, link_stories
 from omvarld.store import Store
 
 log = logging.getLogger(__name__)

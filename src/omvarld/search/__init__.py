@@ -1,1 +1,1 @@
-""""""
+"""The analysts' search (words, meaning, filters, facets) and watches."""

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from omvarld.core.model import CrawlReport, Document, Label
+from omvarld.core.model import CrawlReport, Document, Label, LabelledDoc
 from omvarld.store import postgres as postgres_only
 from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import (
@@ -411,8 +411,6 @@ class Store:
     def corrected_documents(self, areas: Sequence[str]) -> list:
         """Documents an analyst corrected, with their labels as corrected (the accepted
         labels, then every correction in order): careful training data."""
-        from omvarld.nlp.evaluate import LabelledDoc
-
         out = []
         with self.session() as s:
             rows = s.execute(select(FeedbackRow).order_by(FeedbackRow.id)).scalars().all()

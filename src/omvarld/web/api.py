@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omvarld.search.query import Hit, SearchResult
 from omvarld.web import queries
-from omvarld.web.app import context, principal
 from omvarld.web.auth import Principal, same_origin
+from omvarld.web.deps import context, principal
 from omvarld.web.pages import document_view, validate_correction
 from omvarld.web.params import SearchParams, search_params, to_query
 

@@ -9,151 +9,28 @@ always shown as text."""
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omvarld import __version__
-from omvarld.config.load import FocusAreas, load_focus_areas
-from omvarld.core.model import DOC_TYPE_NAMES_SV, LEVEL_NAMES_SV
+from omvarld.config.load import load_focus_areas
 from omvarld.core.settings import Settings, get_settings
 from omvarld.store import Store
-from omvarld.web.auth import COOKIE, AccessPolicy, Principal, same_origin
+from omvarld.web import api, pages
+from omvarld.web.auth import COOKIE, AccessPolicy, same_origin
+from omvarld.web.deps import HERE, WebContext, _templates, context, principal
 
 if TYPE_CHECKING:
-    from omvarld.nlp.encoder import Encoder
-    from omvarld.search.query import SearchQuery, SearchResult
+    pass
 
 log = logging.getLogger(__name__)
-HERE = Path(__file__).resolve().parent
-LANGUAGE_NAMES_SV = {"sv": "Svenska", "en": "Engelska", "da": "Danska", "de": "Tyska",
-                     "fr": "Franska", "und": "Okänt"}
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
-@dataclass
-class WebContext:
-    """What every route needs, built once per app."""
-
-    settings: Settings
-    store: Store
-    areas: FocusAreas
-    policy: AccessPolicy
-    templates: Jinja2Templates
-    _encoder: Any = None
-    _encoder_failed: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def encoder(self) -> Encoder | None:
-        """The documents' embedding model, loaded on first use (semantic search, similar
-        documents); None, logged once, when it cannot be loaded."""
-        with self._lock:
-            if self._encoder is None and not self._encoder_failed:
-                from omvarld.nlp.encoder import load_encoder
-
-                s = self.settings
-                try:
-                    self._encoder = load_encoder(s.model_backend, s.model_dir,
-                                                 batch_size=s.batch_size)
-                except Exception:
-                    log.exception("could not load the embedding model; semantic search "
-                                  "and similar documents are off")
-                    self._encoder_failed = True
-            return self._encoder
-
-    def search(self, query: SearchQuery) -> SearchResult:
-        """Run a search; an unexpected failure becomes a message, never an error page."""
-        from omvarld.search.query import SearchResult, search
-
-        encoder = self.encoder() if query.semantic.strip() else None
-        notes = []
-        if query.semantic.strip() and encoder is None:
-            query = query.model_copy(update={"semantic": ""})
-            notes.append("Den semantiska sökningen är inte tillgänglig (modellen kunde inte "
-                         "laddas); resultaten gäller bara orden.")
-        try:
-            result = search(self.store, query, encoder=encoder)
-        except Exception:
-            log.exception("search failed for %r", query)
-            result = SearchResult(query=query, hits=[], total=0, page=query.page,
-                                  per_page=query.per_page, facets={},
-                                  message="Sökningen kunde inte utföras. Förenkla frågan och "
-                                          "försök igen.")
-        if result.message:
-            notes += [_in_swedish(p.strip()) for p in result.message.split(";")]
-        return result.model_copy(update={"message": " ".join(notes) or None})
-
-    def area_name(self, area_id: str) -> str:
-        try:
-            return self.areas.get(area_id).name("sv")
-        except KeyError:
-            return area_id
-
-
-def _in_swedish(message: str) -> str:
-    """The search module's messages as the analysts read them (unknown ones as they are)."""
-    from omvarld.search import query as s
-
-    known = {
-        s.NO_WORDS: "Frågan innehåller inga ord att söka på.",
-        s.NO_MATCH: "Inget dokument innehåller alla de här orden.",
-        s.FTS_FAILED: "Orden kunde inte sökas; pröva färre eller enklare ord.",
-        s.SEMANTIC_FAILED: "Den semantiska sökningen misslyckades.",
-    }
-    if message in known:
-        return known[message]
-    if message.startswith("no document has been embedded"):
-        return "Inga dokument är analyserade med språkmodellen ännu (omvarld classify)."
-    if message.startswith("semantic search is unavailable"):
-        return "Den semantiska sökningen är inte tillgänglig: modellen kunde inte laddas."
-    return message
-
-
-def context(request: Request) -> WebContext:
-    return request.app.state.ctx
-
-
-def principal(request: Request) -> Principal:
-    """Every protected route depends on this: the caller, or a 401 / login redirect."""
-    ctx: WebContext = request.app.state.ctx
-    who = ctx.policy.identify(request)
-    if who is None:
-        raise ctx.policy.challenge(request)
-    return who
-
-
-def _templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=HERE / "templates")
-    env = templates.env
-    env.autoescape = True  # every template, whatever its name
-    env.globals.update(
-        LEVEL_NAMES=LEVEL_NAMES_SV, DOC_TYPE_NAMES=DOC_TYPE_NAMES_SV,
-        LANGUAGE_NAMES=LANGUAGE_NAMES_SV, version=__version__,
-    )
-    env.filters["sv_date"] = _sv_date
-    env.tests["web_url"] = lambda u: isinstance(u, str) and u.startswith(("https://", "http://"))
-    env.filters["score"] = lambda v: "–" if v is None else f"{float(v):.2f}"
-    env.filters["percent"] = lambda v: f"{round(float(v) * 100)}"
-    env.filters["thousands"] = lambda n: f"{int(n):,}".replace(",", "\u00a0")
-    return templates
-
-
-def _sv_date(value: date | datetime | None, with_time: bool = False) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if with_time else value.date().isoformat()
-    return value.isoformat()
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -178,7 +55,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from omvarld.web import api, pages
 
     app.include_router(_login_router())
     app.include_router(pages.router, dependencies=[Depends(principal)])

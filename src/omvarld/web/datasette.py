@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omvarld.config.load import FocusAreas
+from omvarld.core.areas import FocusAreas
 
 FACETS = ["source", "level", "doc_type", "language"]
 HIDDEN = ["alembic_version", "embeddings", "documents_stem_fts"]

@@ -17,8 +17,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from omvarld.store import document_date
 from omvarld.web import exports, queries
-from omvarld.web.app import LANGUAGE_NAMES_SV, WebContext, context, principal
 from omvarld.web.auth import Principal, same_origin
+from omvarld.web.deps import LANGUAGE_NAMES_SV, WebContext, context, principal
 from omvarld.web.params import SearchParams, search_params, to_query
 
 log = logging.getLogger(__name__)
