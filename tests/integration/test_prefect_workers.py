@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from factories import _free_port
 from omvarld.crawl.replay import ReplayServer
 from omvarld.store import Store
 
@@ -36,11 +36,6 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 STARTUP = 300  # seconds: the server, and a flow run, on a loaded machine
 SOURCES = {"riksdagen": "https://data.riksdagen.se/", "regeringen": "https://www.regeringen.se/"}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str, procs: list[subprocess.Popen] = ()):

