@@ -211,3 +211,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tier)
             for marker in _TIERS[tier]:
                 item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """Prefect's test harness (its own API server and database), once per session, started
+    on first use, with its own PREFECT_HOME: the flow tests share it."""
+    from factories import settings_env
+
+    home = tmp_path_factory.mktemp("prefect")
+    with settings_env(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false"):
+        from prefect.testing.utilities import prefect_test_harness
+
+        with prefect_test_harness(server_startup_timeout=180):  # 2 busy cores: be patient
+            yield home
