@@ -225,3 +225,19 @@ def prefect_server(tmp_path_factory):
 
         with prefect_test_harness(server_startup_timeout=180):  # 2 busy cores: be patient
             yield home
+
+
+@pytest.fixture()
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free local port: its inbox and port."""
+    from aiosmtpd.controller import Controller
+
+    from factories import Inbox, _free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()

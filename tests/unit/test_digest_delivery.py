@@ -13,7 +13,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from factories import (
@@ -24,7 +23,6 @@ from factories import (
     TRANSPORT,
     TRANSPORT_AND_ENVIRONMENT,
     WEEK,
-    Inbox,
     _free_port,
     add,
 )
@@ -37,22 +35,6 @@ from omvarld.store import Store
 from omvarld.store.tables import DigestSendRow
 
 CONFIG = Path(__file__).resolve().parent.parent.parent / "config"
-
-
-
-
-
-
-
-@pytest.fixture()
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture()

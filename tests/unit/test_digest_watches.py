@@ -11,7 +11,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from factories import (
@@ -21,8 +20,6 @@ from factories import (
     TRANSPORT,
     TRANSPORT_AND_ENVIRONMENT,
     WEEK,
-    Inbox,
-    _free_port,
     add,
 )
 from omvarld.config.digest import load_digest_config
@@ -39,17 +36,6 @@ from omvarld.store.tables import DigestSendRow
 CONFIG = Path(__file__).resolve().parent.parent.parent / "config"
 WATCHER = "bevakare@malmo.test"  # subscribes to watches only, in no digest.yaml group
 HOSTILE = "<script>alert(1)</script>"
-
-
-@pytest.fixture()
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture()
