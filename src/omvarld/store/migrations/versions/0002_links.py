@@ -18,38 +18,34 @@ branch_labels = None
 depends_on = None
 
 
+def _per_document(name: str, *columns: sa.Column, unique: str) -> None:
+    """A table of rows that belong to one document (deleted with it), one per `unique`."""
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="CASCADE"),
+                  nullable=False, index=True),
+        *columns,
+        sa.UniqueConstraint("document_id", unique),
+    )
+
+
 def upgrade() -> None:
     op.add_column("documents", sa.Column("story_id", sa.Integer, nullable=True))
     op.create_index("ix_documents_story_id", "documents", ["story_id"])
-    op.create_table(
+    _per_document(
         "document_stakeholders",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "document_id",
-            sa.Integer,
-            sa.ForeignKey("documents.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
         sa.Column("name", sa.String(256), nullable=False, index=True),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("count", sa.Integer, nullable=False),
-        sa.UniqueConstraint("document_id", "name"),
+        unique="name",
     )
-    op.create_table(
+    _per_document(
         "document_references",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "document_id",
-            sa.Integer,
-            sa.ForeignKey("documents.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
         sa.Column("key", sa.String(128), nullable=False, index=True),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("is_own", sa.Boolean, nullable=False),
-        sa.UniqueConstraint("document_id", "key"),
+        unique="key",
     )
 
 
