@@ -11,18 +11,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from omvarld.config.load import _load
 from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import ConfigError
+from omvarld.core.schema import Strict
 
 DIGEST_CONFIG_FILE = "digest.yaml"
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _check_addresses(values: list[str]) -> list[str]:
@@ -32,7 +29,7 @@ def _check_addresses(values: list[str]) -> list[str]:
     return values
 
 
-class Recipients(_Strict):
+class Recipients(Strict):
     everything: list[str] = Field(default_factory=list)
     areas: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -67,7 +64,7 @@ class Recipients(_Strict):
         return sorted(grouped.items(), key=lambda item: (-len(item[0]), item[0]))
 
 
-class Ranking(_Strict):
+class Ranking(Strict):
     """Added to the classifier's score (0–1) to rank a week's entries in one area."""
 
     doc_type: dict[str, float] = Field(
@@ -85,7 +82,7 @@ class Ranking(_Strict):
     position: float = Field(default=0.1, ge=0, le=1)
 
 
-class DigestConfig(_Strict):
+class DigestConfig(Strict):
     per_area: int = Field(default=5, ge=1, le=100)
     per_watch: int = Field(default=20, ge=1, le=200)  # a watch's matches; then "och N till"
     max_age_days: int | None = Field(default=60, ge=1)

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from omvarld.config.load import _load
 from omvarld.core.areas import LANGUAGES, FocusAreas
 from omvarld.core.errors import ConfigError
+from omvarld.core.schema import Strict
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,7 @@ MAX_POSITIONS_PER_DOCUMENT = 2
 TEXT_CHARS = 6000  # title + summary + the opening: where a document says what it is about
 
 
-class Position(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Position(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
     number: int | None = None
     area: str
@@ -79,9 +78,7 @@ class Position(BaseModel):
         return first if len(first) <= 160 else first[:159].rsplit(" ", 1)[0] + "…"
 
 
-class Positions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Positions(Strict):
     version: int = 1
     generic_terms: list[str] = Field(default_factory=list)
     positions: list[Position] = Field(default_factory=list)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from omvarld.core.areas import FocusAreas
 from omvarld.core.model import Evidence, Label
-from omvarld.core.schema import load_yaml_model
+from omvarld.core.schema import Strict, load_yaml_model
 from omvarld.nlp.encoder import Encoder
 from omvarld.nlp.language import SUPPORTED, detect_language
 from omvarld.nlp.text import analyse
@@ -31,9 +31,7 @@ log = logging.getLogger(__name__)
 DESCRIPTION_LANGS = ("sv", "en")  # max over these: measured better than averaging them
 
 
-class ClassifierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClassifierConfig(Strict):
     version: str
     embed_chars: int = Field(default=2500, ge=100)
     vocab_chars: int = Field(default=6000, ge=100)

@@ -17,10 +17,11 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import select
 
+from omvarld.core.schema import Strict
 from omvarld.ops.health import SourceHealth
 from omvarld.store import Store, utcnow
 from omvarld.store.tables import OpsAlertRow
@@ -45,10 +46,8 @@ class OperatorSettings(BaseSettings):
         return value
 
 
-class AlertPolicy(BaseModel):
+class AlertPolicy(Strict):
     """`alerts:` in config/schedule.yaml."""
-
-    model_config = ConfigDict(extra="forbid")
 
     operators: list[str] = Field(
         default_factory=list,

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from omvarld.core.schema import load_yaml_model
+from omvarld.core.schema import Strict, load_yaml_model
 from omvarld.ops.alerts import AlertPolicy
 
 FlowName = Literal["crawl", "classify", "digest", "daily", "weekly"]
@@ -26,11 +26,7 @@ FLOW_PARAMETERS: dict[str, set[str]] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CrawlPolicy(_Strict):
+class CrawlPolicy(Strict):
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_seconds: list[float] = Field(default_factory=lambda: [60.0, 600.0])
     timeout_seconds: float | None = Field(
@@ -49,7 +45,7 @@ class CrawlPolicy(_Strict):
         return float(self.timeout_seconds or get_settings().crawl_timeout)
 
 
-class DeploymentSpec(_Strict):
+class DeploymentSpec(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     flow: FlowName
     cron: str
@@ -79,7 +75,7 @@ class DeploymentSpec(_Strict):
         return self
 
 
-class ScheduleConfig(_Strict):
+class ScheduleConfig(Strict):
     timezone: str = "Europe/Stockholm"
     work_pool: str = "omvarld"
     crawl: CrawlPolicy = Field(default_factory=CrawlPolicy)
