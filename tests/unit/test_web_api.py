@@ -458,7 +458,7 @@ def test_security_headers(env) -> None:
 
 @pytest.mark.slow
 def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
-    from test_web_store import build_store
+    from webstore import build_store
 
     postgres_url = fresh_postgres_url
 
