@@ -16,7 +16,7 @@ from omvarld.cli.common import console, data_dir, err, errors, fail
 if TYPE_CHECKING:
     from omvarld.ops.health import SourceHealth
 
-app = typer.Typer(help="The sources: list them, record a crawl's answers as fixtures.")
+app = typer.Typer()
 
 
 @app.callback(invoke_without_command=True)
