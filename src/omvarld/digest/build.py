@@ -242,6 +242,8 @@ class WeeklyEntry(DigestEntry):
     positions: list[PositionFlag] = Field(default_factory=list)
     priority: float = 0.0
     areas: list[str] = Field(default_factory=list)
+    # Built by `--replay` from a constructed fixture, not a recorded answer (digest.replayed)
+    constructed: bool = False
 
 
 class StakeholderCount(BaseModel):
@@ -293,6 +295,8 @@ class WeeklyDigest(Digest):
     consultation_weeks: int = 8
     positions_listed: int = 8
     watches: list[DigestWatch] = Field(default_factory=list)
+    # Set when the digest was built from the replay's fixtures (digest.replayed)
+    provenance_note: str = ""
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
