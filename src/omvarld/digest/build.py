@@ -244,6 +244,8 @@ class WeeklyEntry(DigestEntry):
     areas: list[str] = Field(default_factory=list)
     # Built by `--replay` from a constructed fixture, not a recorded answer (digest.replayed)
     constructed: bool = False
+    identifier: str | None = None  # the designation ("SOU 2025:112")
+    responsible: str | None = None  # the ministry or committee
 
 
 class StakeholderCount(BaseModel):
@@ -361,6 +363,8 @@ def _entry(
         positions=positions or [],
         priority=round(priority, 4),
         areas=sorted({lab.area for lab in row.labels if lab.accepted and lab.area in wanted}),
+        identifier=row.identifier,
+        responsible=row.responsible,
     )
 
 
