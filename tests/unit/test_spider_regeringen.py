@@ -49,8 +49,12 @@ REMISS_SOU112 = (
     "/remisser/2026/01/remiss-av-sou-2025112-verktyg-for-skydd-av-eu-medel--rattsliga-"
     "forutsattningar-for-svenska-myndigheter-att-anvanda-arachne-och-edes/"
 )
-# prop. 1997/98:44, whose body is only a download list (not routed: its PDF was not recorded)
-PROP_NAV = "/rattsdokument/proposition/1998/01/prop.-19979844/"
+# Pages whose body is only a download list (not routed: their PDFs were not recorded)
+NAV_PAGES = {
+    "/rattsdokument/proposition/1997/01/prop.-19979844-/": "prop-1997-98-44_document-page.html",
+    "/rattsdokument/proposition/2009/03/200809140/": "prop-2008-09-140_document-page.html",
+}
+PROP_NAV = "/rattsdokument/proposition/1997/01/prop.-19979844-/"
 DOC_TYPES = {
     PROP: "proposition",
     REMISS_SOU112: "remiss",
@@ -331,13 +335,14 @@ def test_listing_sender_names_are_read_after_fran():
     assert hit.sender_names == ("Justitiedepartementet", "Regeringen")
 
 
-def navigation_page_output(pdf_body: bytes) -> tuple[list, RegeringenSpider]:
-    """prop. 1997/98:44 parsed, then its attachment answered with `pdf_body`."""
+def navigation_page_output(pdf_body: bytes, path: str = PROP_NAV
+                           ) -> tuple[list, RegeringenSpider]:
+    """A download-list page parsed, then its attachment answered with `pdf_body`."""
     spider = RegeringenSpider(base_url=BASE)
-    body = (FIXTURES / "regeringen/prop-1997-98-44_document-page.html").read_bytes()
+    body = (FIXTURES / "regeringen" / NAV_PAGES[path]).read_bytes()
     (request,) = spider.parse_page(
-        fixture_response("page.html", f"{BASE}{PROP_NAV}", body=body),
-        hit=ListingHit(path=PROP_NAV, title="Personuppgiftslag"), doc_type="proposition")
+        fixture_response("page.html", f"{BASE}{path}", body=body),
+        hit=ListingHit(path=path, title="listing title"), doc_type="proposition")
     attachment = fixture_response("x.pdf", request.url, body=pdf_body)
     return list(request.callback(attachment, **request.cb_kwargs)), spider
 
@@ -354,6 +359,16 @@ def test_a_page_whose_body_is_a_download_list_keeps_its_attachments_text():
     assert doc.attachments == [
         "https://www.regeringen.se/contentassets/07d13fb3b6354e2faeb20652fcf9a73b/"
         "personuppgiftslag"]
+
+
+def test_a_bare_vignette_of_a_proposition_gets_its_prop_and_the_menu_stays_out():
+    pdf = (FIXTURES / "boverket/bostadsmarknadsenkaten-2026_written.pdf").read_bytes()
+    path = "/rattsdokument/proposition/2009/03/200809140/"
+    (doc,), _ = navigation_page_output(pdf, path)
+    assert (doc.identifier, doc.responsible) == ("Prop. 2008/09:140", "Försvarsdepartementet")
+    assert doc.title == "Ett användbart försvar - försvarspolitisk proposition"
+    assert doc.text.startswith("[Bilaga: ett-anvandbart-forsvar-prop-200809140]\n")
+    assert "Hoppa till huvudinnehåll" not in doc.text
 
 
 def test_a_download_list_page_whose_attachment_cannot_be_read_has_no_text_not_the_menu():
