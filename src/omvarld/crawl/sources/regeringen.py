@@ -453,13 +453,15 @@ class RegeringenSpider(PdfAttachments, OmvarldSpider):
         if not response.css("h1") and not text:
             self.record_failure(url, "no h1 and no main text on the page — layout changed?")
             return
-        raw_text = clean_text(" ".join(response.css("main ::text, body ::text").getall()))
+        # The whole page's words: a "Diarienummer:" line is furniture, not text
+        page_words = clean_text(" ".join(response.xpath(
+            "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()))
         doc = self.build_document(
             url,
             title=title,
             doc_type=doc_type,
-            identifier=parse_identifier(response, text, title, doc_type),
-            diarienummer=parse_diarienummer(response, text or raw_text),
+            identifier=parse_identifier(response, page_words, title, doc_type),
+            diarienummer=parse_diarienummer(response, page_words),
             responsible=parse_responsible(response, hit),
             published=hit.published or parse_published(response),
             deadline=parse_remiss_deadline(text) if doc_type == "remiss" else None,
