@@ -142,6 +142,9 @@ def digest(
         "--force", help="With --send: send again to those who already have it.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="With --send: build the messages but send nothing.")] = False,
+    replayed: Annotated[bool, typer.Option(
+        "--replayed", help="The store was filled by `crawl --replay`: say so in the digest "
+        "and mark the entries built from constructed fixtures.")] = False,
 ) -> None:
     """Write the week's digest (HTML page, Markdown, PDF, .ics, e-mail) and, with --send,
     e-mail it over SMTP (OMVARLD_SMTP_*; the password only from OMVARLD_SMTP_PASSWORD).
@@ -161,7 +164,7 @@ def digest(
         folder = out or get_settings().digest_dir
         store = Store.open()
         paths = write_digest(store, week, folder, areas=load_focus_areas(),
-                             per_area=per_area, max_age_days=age)
+                             per_area=per_area, max_age_days=age, replayed=replayed)
         if send:  # sends the digest just written (archived), once per recipient
             result = send_digest(store, week, force=force, dry_run=dry_run, out_dir=folder)
     for kind, path in paths.items():
