@@ -384,6 +384,19 @@ def test_navigation_is_told_from_text():
     assert not is_navigation(DOCS[DIR].text)
 
 
+def test_on_the_recorded_pages_only_the_download_lists_read_as_navigation():
+    """The measure on every real regeringen.se page the project holds (old template)."""
+    import trafilatura
+
+    from omvarld.crawl.sources.regeringen import is_navigation
+
+    pages = sorted((FIXTURES / "regeringen").glob("*_document-page.html"))
+    flagged = {p.name for p in pages
+               if is_navigation(trafilatura.extract(p.read_text(encoding="utf-8")) or "")}
+    assert flagged == {"prop-1997-98-44_document-page.html",
+                       "prop-2008-09-140_document-page.html"}
+
+
 @pytest.mark.parametrize(
     ("path", "published"),
     [

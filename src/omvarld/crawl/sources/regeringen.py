@@ -48,17 +48,20 @@ _DESIGNATION = re.compile(
 # A vignette that is only a riksmöte and number ("ID-nummer: 2008/09:140").
 _BARE_RIKSDAG_NUMBER = re.compile(r"^\d{4}/\d{2,4}:\d+$")
 _RIKSDAG_PREFIX = {"proposition": "Prop."}
-# The site's header and page tools, as trafilatura reads them when it takes the header for
-# the body (a page whose body is only a download list), and the labels around the body.
-BOILERPLATE_LINES = frozenset({
+# The site's header, as trafilatura reads it when it takes the header for the body (a page
+# whose body is only a download list) ...
+HEADER_LINES = frozenset({
     "Hoppa till huvudinnehåll", "Lyssna", "English website", "Lättläst", "Teckenspråk",
     "Other languages", "Prenumerera via e-post", "Kontakt", "Jobba hos oss", "Press",
     "Sverige i EU", "UD:s reseinformation", "Sök", "Huvudnavigering", "Sveriges regering",
     "Statsråden och departementen", "Regeringens politik", "Detta görs inom olika områden",
     "Så styrs Sverige", "Om regeringen, Regeringskansliet och EU", "Meny",
+})
+# ... and, with the page tools and the labels around the body, what stays out of the text.
+BOILERPLATE_LINES = HEADER_LINES | {
     "Ordförklaringar", "Ordlista", "Av", "På", "Ordförklaringar Av På",
     "Ladda ner:", "Ladda ner", "Ansvarig:", "Ansvarig",
-})
+}
 _LABEL_LINE = re.compile(r"^(?:ID-nummer|Diarienummer|Ansvarig)\s*:", re.IGNORECASE)
 # Share of boilerplate lines above which an extracted text is the site's navigation.
 NAVIGATION_SHARE = 0.25
@@ -191,13 +194,13 @@ def parse_title(page: Selector) -> str:
 
 def is_navigation(text: str) -> bool:
     """An extracted text that is the site's header: it opens with the skip link, or a
-    quarter of its lines are the header's and page tools' known lines."""
+    quarter of its lines are the header's known lines."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return False
     if lines[0] == "Hoppa till huvudinnehåll":
         return True
-    known = sum(1 for line in lines if line in BOILERPLATE_LINES)
+    known = sum(1 for line in lines if line in HEADER_LINES)
     return known / len(lines) >= NAVIGATION_SHARE
 
 
