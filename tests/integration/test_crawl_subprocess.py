@@ -269,7 +269,7 @@ def test_a_truncated_detail_never_changes_what_was_stored(riksdagen_first, tmp_p
 @pytest.mark.slow
 def test_regeringen_crawl_stores_every_listed_page(regeringen_first):
     folder, report = regeringen_first
-    assert (report.status, report.new, report.failed) == ("ok", 9, 0)
+    assert (report.status, report.new, report.failed) == ("ok", 11, 0)
     docs = stored(folder)
     assert all(url.startswith("https://www.regeringen.se/") for url in docs)
     assert sorted(row.doc_type for row in docs.values()) == [
@@ -278,6 +278,8 @@ def test_regeringen_crawl_stores_every_listed_page(regeringen_first):
         "press_release",
         "press_release",
         "press_release",
+        "proposition",
+        "remiss",
         "remiss",
         "remiss",
         "remiss",
@@ -288,14 +290,15 @@ def test_regeringen_crawl_stores_every_listed_page(regeringen_first):
 @pytest.mark.slow
 def test_regeringen_remisser_are_stored_with_their_deadlines(regeringen_first):
     deadlines = {
-        row.identifier: row.deadline
+        (row.identifier, row.diarienummer): row.deadline
         for row in stored(regeringen_first[0]).values()
         if row.doc_type == "remiss"
     }
     assert {k: v.isoformat() for k, v in deadlines.items()} == {
-        "Ju2025/02569": "2026-03-10",
-        "A2026/00012": "2026-03-31",
-        "LI2025/02164": "2026-04-27",
+        ("Ds 2025:28", "Ju2025/02569"): "2026-03-10",
+        ("SOU 2026:3", "A2026/00012"): "2026-03-31",
+        ("SOU 2025:112", "Fi2025/02098"): "2026-04-26",
+        ("LI2025/02164", "LI2025/02164"): "2026-04-27",
     }
 
 
@@ -309,7 +312,7 @@ def test_a_second_regeringen_crawl_fetches_no_page_again(
     with ReplayServer(FIXTURES) as server:
         report = crawl(server, "regeringen", tmp_path)
         requested = server.requested("regeringen")
-    assert (report.new, report.updated, report.unchanged) == (0, 0, 9)
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 11)
     assert {url: row.id for url, row in stored(tmp_path).items()} == before
     assert all("/Filter/GetFilteredItems" in path for path in requested)
 
@@ -326,7 +329,7 @@ def test_a_page_without_the_expected_elements_is_that_items_error(tmp_path):
             ),
         )
         report = crawl(server, "regeringen", tmp_path)
-    assert (report.status, report.new, report.failed) == ("ok", 8, 1)
+    assert (report.status, report.new, report.failed) == ("ok", 10, 1)
     (error,) = report.errors
     assert error.startswith(f"https://www.regeringen.se{PM_JOBB}: no h1 and no main text")
     assert f"https://www.regeringen.se{PM_JOBB}" not in stored(tmp_path)

@@ -53,8 +53,8 @@ def replayed(prefect_home, tmp_path_factory):
 def test_both_sources_crawled_and_every_document_classified(replayed):
     first, _, ids, store = replayed
     assert {c.source: c.status for c in first.crawls} == {"riksdagen": "ok", "regeringen": "ok"}
-    assert {c.source: c.new for c in first.crawls} == {"riksdagen": 2, "regeringen": 9}
-    assert first.classified == len(ids) == 11
+    assert {c.source: c.new for c in first.crawls} == {"riksdagen": 2, "regeringen": 11}
+    assert first.classified == len(ids) == 13
     assert all(len(d.labels) == 6 for d in store.documents())
 
 
@@ -73,12 +73,21 @@ def test_the_digest_lists_real_documents_of_both_sources_under_their_areas(repla
     assert "Bostadsbyggande" in html and "<script" not in html
 
 
+def test_the_replayed_digest_says_it_was_built_from_recorded_and_constructed_answers(replayed):
+    first, *_ = replayed
+    for kind in ("markdown", "html"):
+        text = Path(first.digest_paths[kind]).read_text(encoding="utf-8")
+        assert "Byggd från inspelade och konstruerade svar" in text
+        # both sources' documents come from recorded pages: only the note names the mark
+        assert text.count("Konstruerat testexempel") == 1
+
+
 def test_a_second_run_stores_nothing_twice(replayed):
     _, second, ids, store = replayed
     assert {d.url: d.id for d in store.documents()} == ids
     assert all(c.new == 0 and c.status == "ok" for c in second.crawls)
     assert second.classified == 0  # nothing new or changed: nothing classified again
-    assert store.count_documents() == 11
+    assert store.count_documents() == 13
 
 
 def _closed_port() -> int:

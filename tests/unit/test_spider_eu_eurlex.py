@@ -170,6 +170,16 @@ def test_identifier_procedure_and_author_come_from_the_notice():
     )
 
 
+def test_the_procedure_link_is_a_structured_reference_and_the_dg_responsible():
+    doc = DOCS[PLASTICS]
+    assert [(r.designation, r.relation, r.url) for r in doc.references] == [
+        ("2018/0172(COD)", "procedure", "https://eur-lex.europa.eu/procedure/EN/2018_172")]
+    assert doc.responsible == "Directorate-General for Environment"
+    assert doc.authors == ["European Commission", "Directorate-General for Environment"]
+    assert doc.subtitle == "COM/2018/340 final - 2018/0172 (COD)"
+    assert DOCS[TARIFFS].references == [] and DOCS[TARIFFS].responsible is None
+
+
 def test_the_text_carries_the_english_title_and_the_eurovoc_subjects():
     text = DOCS[PLASTICS].text
     assert text.startswith("Proposal for a DIRECTIVE OF THE EUROPEAN PARLIAMENT AND OF THE COUNCIL")

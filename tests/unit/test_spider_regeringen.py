@@ -44,7 +44,20 @@ PM_BOSTAD = (
     "utbetalningar-och-aterkrav/"
 )
 PM_JOBB = "/pressmeddelanden/2025/12/arbetsformedlingen-ska-oka-kannedomen-om-etableringsjobb/"
+PROP = "/rattsdokument/proposition/2018/01/prop.-20171886/"
+REMISS_SOU112 = (
+    "/remisser/2026/01/remiss-av-sou-2025112-verktyg-for-skydd-av-eu-medel--rattsliga-"
+    "forutsattningar-for-svenska-myndigheter-att-anvanda-arachne-och-edes/"
+)
+# Pages whose body is only a download list (not routed: their PDFs were not recorded)
+NAV_PAGES = {
+    "/rattsdokument/proposition/1997/01/prop.-19979844-/": "prop-1997-98-44_document-page.html",
+    "/rattsdokument/proposition/2009/03/200809140/": "prop-2008-09-140_document-page.html",
+}
+PROP_NAV = "/rattsdokument/proposition/1997/01/prop.-19979844-/"
 DOC_TYPES = {
+    PROP: "proposition",
+    REMISS_SOU112: "remiss",
     DIR: "directive",
     DS: "ds",
     SOU: "sou",
@@ -97,7 +110,9 @@ ALL_PAGES = pytest.mark.parametrize("path", list(PAGES))
 
 
 @pytest.mark.parametrize(
-    ("code", "count"), [("1334", 3), ("2099", 3), ("1325", 1), ("1327", 1), ("1331", 1)]
+    ("code", "count"),
+    [("1334", 3), ("2099", 4), ("1325", 1), ("1327", 1), ("1331", 1), ("1329", 1), ("2540", 0),
+     ("2214", 0)],
 )
 def test_every_hit_of_a_listing_becomes_a_page_request(code, count):
     assert len(LISTED[code]) == count
@@ -122,6 +137,9 @@ def test_configured_categories_are_listed_with_their_types():
         "1331": "sou",
         "1325": "ds",
         "1327": "directive",
+        "1329": "proposition",
+        "2540": "report",
+        "2214": "press_release",
     }
 
 
@@ -220,6 +238,9 @@ def test_configured_categories_exist_in_the_recorded_taxonomy():
         "1331": "Statens offentliga utredningar",
         "1325": "Departementsserien och promemorior",
         "1327": "Kommittédirektiv",
+        "1329": "Proposition",
+        "2540": "Faktapromemoria",
+        "2214": "Uttalande",
     }
 
 
@@ -256,9 +277,11 @@ def test_title_is_the_h1_without_vignette_or_diarienummer(path, title):
         (DIR, "Dir. 2017:29"),
         (DS, "Ds 2016:46"),
         (SOU, "SOU 2017:66"),
-        (REMISS_DS, "Ju2025/02569"),
-        (REMISS_SOU, "A2026/00012"),
-        (REMISS_KOLL, "LI2025/02164"),
+        (REMISS_DS, "Ds 2025:28"),
+        (REMISS_SOU, "SOU 2026:3"),
+        (REMISS_SOU112, "SOU 2025:112"),
+        (REMISS_KOLL, "LI2025/02164"),  # no designation in the title: the diarienummer
+        (PROP, "Prop. 2017/18:86"),
         (PM_MALMO, None),
         (PM_BOSTAD, None),
         (PM_JOBB, None),
@@ -266,6 +289,112 @@ def test_title_is_the_h1_without_vignette_or_diarienummer(path, title):
 )
 def test_identifier(path, identifier):
     assert DOCS[path].identifier == identifier
+
+
+@pytest.mark.parametrize(
+    ("path", "diarienummer"),
+    [
+        (REMISS_SOU112, "Fi2025/02098"),
+        (REMISS_DS, "Ju2025/02569"),
+        (REMISS_SOU, "A2026/00012"),
+        (REMISS_KOLL, "LI2025/02164"),
+        (SOU, None),
+        (PM_JOBB, None),
+    ],
+)
+def test_the_diarienummer_is_kept_beside_the_designation(path, diarienummer):
+    assert DOCS[path].diarienummer == diarienummer
+
+
+@pytest.mark.parametrize(
+    ("path", "responsible"),
+    [
+        (DIR, "Utbildningsdepartementet"),  # "Ansvarig: Utbildningsdepartementet, Regeringen"
+        (DS, "Utbildningsdepartementet"),
+        (SOU, "Socialdepartementet"),
+        (PROP, "Justitiedepartementet"),
+        (PM_JOBB, None),  # the mirror page names none, nor does its listing
+    ],
+)
+def test_the_responsible_ministry_is_metadata_not_text(path, responsible):
+    doc = DOCS[path]
+    assert doc.responsible == responsible
+    assert "Ansvarig" not in doc.text and "ID-nummer" not in doc.text
+    assert "Ladda ner" not in doc.text
+
+
+def test_the_responsible_ministry_comes_from_the_listing_when_the_page_has_none():
+    hit = ListingHit(path=PM_JOBB, title="t", sender_names=("Arbetsmarknadsdepartementet",))
+    (doc,) = SPIDER.parse_page(page_response(PM_JOBB), hit=hit, doc_type="press_release")
+    assert doc.responsible == "Arbetsmarknadsdepartementet"
+
+
+def test_listing_sender_names_are_read_after_fran():
+    (hit,) = HITS["1329"]
+    assert hit.senders == ("1287", "1296")
+    assert hit.sender_names == ("Justitiedepartementet", "Regeringen")
+
+
+def navigation_page_output(pdf_body: bytes, path: str = PROP_NAV
+                           ) -> tuple[list, RegeringenSpider]:
+    """A download-list page parsed, then its attachment answered with `pdf_body`."""
+    spider = RegeringenSpider(base_url=BASE)
+    body = (FIXTURES / "regeringen" / NAV_PAGES[path]).read_bytes()
+    (request,) = spider.parse_page(
+        fixture_response("page.html", f"{BASE}{path}", body=body),
+        hit=ListingHit(path=path, title="listing title"), doc_type="proposition")
+    attachment = fixture_response("x.pdf", request.url, body=pdf_body)
+    return list(request.callback(attachment, **request.cb_kwargs)), spider
+
+
+def test_a_page_whose_body_is_a_download_list_keeps_its_attachments_text():
+    # The recorded page's PDF was not recorded: a PDF WRITTEN for another source's tests
+    # (tests/fixtures/boverket) stands in for it, to show where the text comes from.
+    pdf = (FIXTURES / "boverket/bostadsmarknadsenkaten-2026_written.pdf").read_bytes()
+    (doc,), _ = navigation_page_output(pdf)
+    assert doc.text.startswith("[Bilaga: personuppgiftslag]\n")
+    for line in ("Hoppa till huvudinnehåll", "Lyssna", "English website", "Huvudnavigering"):
+        assert line not in doc.text
+    assert (doc.identifier, doc.responsible) == ("prop. 1997/98:44", "Justitiedepartementet")
+    assert doc.attachments == [
+        "https://www.regeringen.se/contentassets/07d13fb3b6354e2faeb20652fcf9a73b/"
+        "personuppgiftslag"]
+
+
+def test_a_bare_vignette_of_a_proposition_gets_its_prop_and_the_menu_stays_out():
+    pdf = (FIXTURES / "boverket/bostadsmarknadsenkaten-2026_written.pdf").read_bytes()
+    path = "/rattsdokument/proposition/2009/03/200809140/"
+    (doc,), _ = navigation_page_output(pdf, path)
+    assert (doc.identifier, doc.responsible) == ("Prop. 2008/09:140", "Försvarsdepartementet")
+    assert doc.title == "Ett användbart försvar - försvarspolitisk proposition"
+    assert doc.text.startswith("[Bilaga: ett-anvandbart-forsvar-prop-200809140]\n")
+    assert "Hoppa till huvudinnehåll" not in doc.text
+
+
+def test_a_download_list_page_whose_attachment_cannot_be_read_has_no_text_not_the_menu():
+    (doc,), spider = navigation_page_output(b"<html>404</html>")
+    assert doc.text == ""
+    assert spider.report.failed == 1 and "not a PDF" in spider.report.errors[0]
+
+
+def test_navigation_is_told_from_text():
+    from omvarld.crawl.sources.regeringen import is_navigation
+
+    assert is_navigation("Hoppa till huvudinnehåll\nLyssna\nEnglish website\nPersonuppgiftslag")
+    assert not is_navigation(DOCS[DIR].text)
+
+
+def test_on_the_recorded_pages_only_the_download_lists_read_as_navigation():
+    """The measure on every real regeringen.se page the project holds (old template)."""
+    import trafilatura
+
+    from omvarld.crawl.sources.regeringen import is_navigation
+
+    pages = sorted((FIXTURES / "regeringen").glob("*_document-page.html"))
+    flagged = {p.name for p in pages
+               if is_navigation(trafilatura.extract(p.read_text(encoding="utf-8")) or "")}
+    assert flagged == {"prop-1997-98-44_document-page.html",
+                       "prop-2008-09-140_document-page.html"}
 
 
 @pytest.mark.parametrize(
@@ -339,6 +468,7 @@ def test_mirror_pages_have_no_attachments():
         (SOU, "Utredningen (S 2016:05) antog namnet Socialdataskyddsutredningen."),
         (REMISS_DS, "Remissvaren ska ha kommit in till Justitiedepartementet senast den 10 mars"),
         (PM_MALMO, "Öresundsbron har under de senaste 25 åren haft en stor betydelse"),
+        (PROP, "Lagändringarna föreslås träda i kraft den 1 juli 2018."),
     ],
 )
 def test_text_is_the_main_text(path, phrase):

@@ -217,14 +217,53 @@ def test_url_is_the_public_document_url(dok_id):
 
 
 @pytest.mark.parametrize(
-    ("dok_id", "title"),
+    ("dok_id", "title", "subtitle"),
     [
-        ("HA01AU6", "Integration"),
-        ("H2021148", "Bostadsbyggande – av Monica Haider och Tomas Eneroth (S)"),
+        ("HA01AU6", "Integration", ""),
+        ("H2021148", "Bostadsbyggande", "av Monica Haider och Tomas Eneroth (S)"),
     ],
 )
-def test_title_carries_the_subtitle(dok_id, title):
-    assert DOCS[dok_id].title == title
+def test_title_without_the_subtitle_which_is_kept_apart(dok_id, title, subtitle):
+    assert (DOCS[dok_id].title, DOCS[dok_id].subtitle) == (title, subtitle)
+
+
+@pytest.mark.parametrize(
+    ("dok_id", "responsible", "subtype"),
+    [("HA01AU6", "Arbetsmarknadsutskottet", "bet"), ("H2021148", "Civilutskottet",
+                                                     "Enskild motion")],
+)
+def test_committee_from_organ_and_subtype_are_kept(dok_id, responsible, subtype):
+    assert (DOCS[dok_id].responsible, DOCS[dok_id].subtype) == (responsible, subtype)
+
+
+def test_authors_from_dokintressent_in_their_order_with_party():
+    assert DOCS["H2021148"].authors == ["Monica Haider (S)", "Tomas Eneroth (S)"]
+    assert DOCS["HA01AU6"].authors == []  # a committee report has no dokintressent
+
+
+def test_proposals_of_a_motion_and_of_a_committee_are_kept():
+    assert DOCS["H2021148"].proposals == [
+        "Riksdagen tillkännager för regeringen som sin mening vad som anförs i motionen om "
+        "behovet av ökat bostadsbyggande."
+    ]
+    committee = DOCS["HA01AU6"].proposals
+    assert committee[0] == (
+        "Målet för integrationspolitiken: Riksdagen avslår motion 2022/23:960 av "
+        "Ann-Christine From Utterstedt m.fl. (SD)."
+    )
+    assert len(committee) == 10  # one per utskottsförslag punkt
+
+
+def test_dokreferens_become_structured_references():
+    (ref,) = DOCS["H2021148"].references
+    assert (ref.designation, ref.relation, ref.title, ref.url) == (
+        "bet. 2014/15:CU7", "behandlas_i", "Bostadspolitik",
+        "https://data.riksdagen.se/dokument/H201CU7",
+    )
+    refs = DOCS["HA01AU6"].references
+    assert len(refs) == 18  # 15 motions treated, the agenda and two minutes
+    treated = [r.designation for r in refs if r.relation == "behandlar"]
+    assert len(treated) == 15 and treated[0] == "mot. 2022/23:1230"
 
 
 @pytest.mark.parametrize(

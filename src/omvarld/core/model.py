@@ -70,6 +70,20 @@ def clean_text(value: str | None) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+class DocumentReference(BaseModel):
+    """A document the source itself says this one is linked to (Riksdagen's `dokreferens`,
+    CELLAR's procedure): its designation as cited ("bet. 2014/15:CU7", "2018/0172(COD)"),
+    the relation the source names ("behandlas_i", "procedure"), and its title and URL
+    where given. Stored as references, so that matters link through them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    designation: str
+    relation: str = ""
+    title: str = ""
+    url: str | None = None
+
+
 class Document(BaseModel):
     """A published document, identified by its canonical URL; `content_hash` tells a
     changed document from an unchanged one on re-crawl."""
@@ -91,6 +105,15 @@ class Document(BaseModel):
     attachments: list[str] = Field(default_factory=list)
     source_version: str | None = None
     fetched: datetime | None = None
+    # What the source says beside the text. Not part of `content_hash`: a re-crawl that
+    # only adds metadata stores it without making the document "changed".
+    subtitle: str = ""
+    subtype: str | None = None
+    responsible: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    diarienummer: str | None = None
+    proposals: list[str] = Field(default_factory=list)
+    references: list[DocumentReference] = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod

@@ -115,9 +115,14 @@ class PdfAttachments:
             return bool(configured)
         return doc.doc_type in self.pdf_doc_types
 
+    def pdf_links(self, doc: Document) -> list[str]:
+        """The attachments that are PDFs (a site whose file links carry no `.pdf` says
+        otherwise)."""
+        return [a for a in doc.attachments if is_pdf_link(a)]
+
     def with_pdfs(self, doc: Document) -> Iterator[Document | Request]:
         """The document itself, or a request chain that reads its PDFs and then yields it."""
-        pdfs = [a for a in doc.attachments if is_pdf_link(a)][:MAX_ATTACHMENTS]
+        pdfs = self.pdf_links(doc)[:MAX_ATTACHMENTS]
         if not pdfs or not self.wants_pdfs(doc):
             yield doc
             return

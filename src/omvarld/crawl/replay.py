@@ -188,6 +188,63 @@ def load_routes(folder: Path) -> list[Route]:
     return routes
 
 
+FixtureKind = Literal["recorded", "constructed"]
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_CONSTRUCTED_NAME = re.compile(r"written|constructed", re.IGNORECASE)
+
+
+def fixture_kinds(folder: Path) -> dict[str, FixtureKind]:
+    """file → "recorded" or "constructed", as the folder's PROVENANCE.md says: a file named
+    in the first column of a table under a "Recorded" heading is recorded, every other
+    file is constructed (written by hand, or built from recorded ones). A name that says
+    `written` or `constructed` is constructed wherever it is listed."""
+    path = folder / "PROVENANCE.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    recorded: set[str] = set()
+    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        heading = section.split("\n", 1)[0]
+        if "recorded" in heading.lower():
+            recorded.update(re.findall(r"^\| ([^|\s]+) \|", section, re.MULTILINE))
+    return {
+        p.name: "recorded" if p.name in recorded and not _CONSTRUCTED_NAME.search(p.name)
+        else "constructed"
+        for p in folder.iterdir() if p.is_file()
+    }
+
+
+def _tokens(value: str) -> set[str]:
+    """The distinctive words of a URL or path: ids such as HA01AU6, 52018PC0340, 20114."""
+    return {t for t in _TOKEN.findall(value)
+            if len(t) >= 5 and any(c.isdigit() for c in t)}
+
+
+class ReplayProvenance:
+    """Which fixture a replayed document came from: recorded or constructed (see
+    `fixture_kinds`), so a digest built from the replay says which entries are invented."""
+
+    def __init__(self, root: Path = FIXTURES) -> None:
+        folders = [f for f in sorted(Path(root).iterdir()) if (f / "routes.json").is_file()]
+        self.routes = {f.name: load_routes(f) for f in folders}
+        self.kinds = {f.name: fixture_kinds(f) for f in folders}
+
+    def kind(self, source_id: str, url: str) -> FixtureKind:
+        """"recorded" when the document's page (a route whose path ends the URL's path) or
+        its detail answer (a route naming the URL's id, e.g. /dokumentstatus/HA01AU6.json
+        for …/dokument/HA01AU6) is a recorded file; "constructed" otherwise, also when no
+        fixture can be traced: nothing untraced passes for real."""
+        routes = [r for r in self.routes.get(source_id, []) if r.file]
+        kinds = self.kinds.get(source_id, {})
+        parts = urlsplit(url)
+        path = unquote(parts.path)
+        found = [r for r in routes if len(r.path) > 1 and path.endswith(r.path)]
+        if not found:
+            wanted = _tokens(path) | _tokens(unquote(parts.query))
+            found = [r for r in routes if wanted & (_tokens(r.path) | _tokens(r.file or ""))]
+        if found and all(kinds.get(r.file or "") == "recorded" for r in found):
+            return "recorded"
+        return "constructed"
+
+
 class ReplayServer:
     """The recorded responses of every source folder under `root`, over real HTTP."""
 

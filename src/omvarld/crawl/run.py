@@ -50,9 +50,12 @@ def is_local(base_url: str | None) -> bool:
         return False
 
 
-def crawler_settings(*, database_url: str | None, run_id: int, base_url: str | None) -> Settings:
+def crawler_settings(*, database_url: str | None, run_id: int, base_url: str | None,
+                     record_dir: str | None = None) -> Settings:
     """`omvarld.crawl.settings` plus this run's store, run id and, for a replay, no throttle delay
-    (AutoThrottle would start every local request at two seconds) and no HTTP cache."""
+    (AutoThrottle would start every local request at two seconds) and no HTTP cache. With
+    `record_dir`, every answer is written there as a fixture (`omvarld.crawl.record`), fresh
+    from the source: no HTTP cache."""
     settings = Settings()
     settings.setmodule("omvarld.crawl.settings", priority="project")
     settings.set("OMVARLD_DATABASE_URL", database_url or get_settings().database_url)
@@ -60,6 +63,14 @@ def crawler_settings(*, database_url: str | None, run_id: int, base_url: str | N
     if is_local(base_url):
         settings.set("AUTOTHROTTLE_START_DELAY", 0.0)
         settings.set("HTTPCACHE_ENABLED", False)
+    if record_dir:
+        from omvarld.crawl.record import PRIORITY, SETTING
+
+        settings.set(SETTING, record_dir)
+        settings.set("HTTPCACHE_ENABLED", False)
+        middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+        middlewares["omvarld.crawl.record.RecordMiddleware"] = PRIORITY
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares)
     return settings
 
 
@@ -77,14 +88,16 @@ def failed_report(source_id: str, message: str, started: datetime | None = None)
 
 
 def crawl(
-    source_id: str, *, base_url: str | None, database_url: str | None, run_id: int | None
+    source_id: str, *, base_url: str | None, database_url: str | None, run_id: int | None,
+    record_dir: str | None = None,
 ) -> tuple[int | None, CrawlReport]:
     """Run the crawl in this process; the report as the store recorded it."""
     source = load_sources().get(source_id)
     store = Store.open(database_url)
     run_id = run_id or store.start_crawl(source.id)
     process = CrawlerProcess(
-        crawler_settings(database_url=store.url, run_id=run_id, base_url=base_url)
+        crawler_settings(database_url=store.url, run_id=run_id, base_url=base_url,
+                         record_dir=record_dir)
     )
     process.crawl(source.spider, source_id=source.id, base_url=base_url, database_url=store.url)
     process.start()
@@ -113,6 +126,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-url", help="fetch from here instead of the configured URL")
     parser.add_argument("--database-url", help="store URL (default: OMVARLD_DATABASE_URL)")
     parser.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # made by the parent
+    parser.add_argument("--record", help="write every answer into this folder as a fixture")
     return parser.parse_args(argv)
 
 
@@ -121,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id: int | None = args.run_id
     try:
         run_id, report = crawl(
-            args.source_id, base_url=args.base_url, database_url=args.database_url, run_id=run_id
+            args.source_id, base_url=args.base_url, database_url=args.database_url, run_id=run_id,
+            record_dir=args.record,
         )
     except Exception as exc:  # the parent must get a report whatever happened
         log.exception("crawl of %s failed", args.source_id)
@@ -187,8 +202,10 @@ def run_crawl_in_subprocess(
     base_url: str | None = None,
     database_url: str | None = None,
     timeout: float | None = None,
+    record_dir: str | None = None,
 ) -> CrawlReport:
     """Crawl `source_id` in a child process; its report, or a failed one saying why.
+    With `record_dir`, every answer is written there as a fixture (`omvarld.crawl.record`).
 
     The crawl run row is created here, so that a child that is killed (time limit) or dies
     without a report still leaves its run marked failed rather than "running" forever.
@@ -206,6 +223,8 @@ def run_crawl_in_subprocess(
         command += ["--database-url", database_url]
     if run_id is not None:
         command += ["--run-id", str(run_id)]
+    if record_dir:
+        command += ["--record", str(record_dir)]
     try:
         return _run_child(command, source_id, timeout, store, run_id)
     finally:

@@ -242,6 +242,10 @@ class WeeklyEntry(DigestEntry):
     positions: list[PositionFlag] = Field(default_factory=list)
     priority: float = 0.0
     areas: list[str] = Field(default_factory=list)
+    # Built by `--replay` from a constructed fixture, not a recorded answer (digest.replayed)
+    constructed: bool = False
+    identifier: str | None = None  # the designation ("SOU 2025:112")
+    responsible: str | None = None  # the ministry or committee
 
 
 class StakeholderCount(BaseModel):
@@ -293,6 +297,8 @@ class WeeklyDigest(Digest):
     consultation_weeks: int = 8
     positions_listed: int = 8
     watches: list[DigestWatch] = Field(default_factory=list)
+    # Set when the digest was built from the replay's fixtures (digest.replayed)
+    provenance_note: str = ""
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
@@ -357,6 +363,8 @@ def _entry(
         positions=positions or [],
         priority=round(priority, 4),
         areas=sorted({lab.area for lab in row.labels if lab.accepted and lab.area in wanted}),
+        identifier=row.identifier,
+        responsible=row.responsible,
     )
 
 

@@ -63,6 +63,7 @@ def write_digest(
     config: DigestConfig | None = None,
     positions: Positions | None = None,
     pdf: bool | None = None,
+    replayed: bool = False,
 ) -> dict[str, Path]:
     """Build the week's digest and write it to `out_dir` in every format, and record it.
 
@@ -70,12 +71,18 @@ def write_digest(
     `digest.yaml: pdf` says no), `.ics` (the consultations' deadlines), `.eml` (the
     e-mail every-area recipients get) and `.json` (the digest itself: the archive a later
     send reads). Idempotent: a re-run overwrites the same files and updates the one
-    record; with the same store and `now` the files are byte for byte the same."""
+    record; with the same store and `now` the files are byte for byte the same.
+    `replayed`: the store was filled by the replay (`--replay`); the digest says so and
+    marks the entries built from constructed fixtures (`omvarld.digest.replayed`)."""
 
     config = config or load_digest_config().check_areas(areas)
     digest = build_digest(store, week, areas=areas, per_area=per_area,
                           max_age_days=max_age_days, now=now, config=config,
                           positions=positions)
+    if replayed:
+        from omvarld.digest.replayed import mark_replayed
+
+        digest = mark_replayed(digest, store)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / digest.week

@@ -210,14 +210,14 @@ def notify_watches(database_url: str, dry_run: bool = False) -> tuple[int, int, 
 
 @task(task_run_name="build-digest-{week}")
 def build_digest(database_url: str, week: str, out_dir: str,
-                 max_age_days: int | None) -> dict[str, str]:
+                 max_age_days: int | None, replayed: bool = False) -> dict[str, str]:
     from omvarld.config.load import load_focus_areas
     from omvarld.digest.write import write_digest
 
     store = Store.open(database_url)
     try:
         paths = write_digest(store, week, Path(out_dir), areas=load_focus_areas(),
-                             max_age_days=max_age_days)
+                             max_age_days=max_age_days, replayed=replayed)
     finally:
         store.close()
     return {kind: str(path) for kind, path in paths.items()}

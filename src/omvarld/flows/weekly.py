@@ -38,5 +38,5 @@ def weekly(
     crawl_step(report, sources, base_urls, database_url, dry_run)
     classify_step(report, database_url)
     digest_step(report, database_url, week, digest_dir or str(settings.digest_dir),
-                max_age_days, dry_run, send=send)
+                max_age_days, dry_run, send=send, replayed=bool(base_urls))
     return finish_run(report, database_url)

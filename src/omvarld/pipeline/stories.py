@@ -50,11 +50,25 @@ def annotate(store: Store, doc_ids: Iterable[int], config_dir: Path | None = Non
             log.exception("could not annotate document %s (%s)", row.id, row.url)
             continue
         references = [(ref.key, ref.kind, False) for ref in cited]
-        if own is not None:
-            references.append((own.key, own.kind, True))
+        references += structured_references(row)
+        for ref in (own, own_reference(row.diarienummer)):
+            if ref is not None:
+                references.append((ref.key, ref.kind, True))
         store.save_annotations(
             row.id, [(m.name, m.kind, m.count) for m in named], references
         )
+
+
+def structured_references(row: DocumentRow) -> list[tuple[str, str, bool]]:
+    """The references the source lists itself (Riksdagen's `dokreferens`, CELLAR's
+    procedure) as (key, kind, False): a matter links through them even when the text
+    never cites the other document. A designation no rule knows is left out."""
+    out = []
+    for entry in row.doc_references or []:
+        ref = own_reference(entry.get("designation") if isinstance(entry, dict) else None)
+        if ref is not None:
+            out.append((ref.key, ref.kind, False))
+    return out
 
 
 class VectorWindow:

@@ -113,6 +113,8 @@ class Hit(BaseModel):
     snippet: str  # plain text (never HTML); the caller escapes it
     score: float  # relevance, higher is better, for the query's mode
     areas: dict[str, float]  # accepted focus areas -> label score
+    identifier: str | None = None  # the designation ("SOU 2025:112")
+    responsible: str | None = None  # the ministry or committee (migration 0007)
 
 
 class SearchResult(BaseModel):
@@ -383,7 +385,8 @@ def _hits(store: Store, ids: np.ndarray, scores: np.ndarray, query: SearchQuery
         d = DocumentRow
         rows = {r.id: r for r in s.execute(
             select(d.id, d.url, d.title, d.publisher, d.source, d.level, d.doc_type,
-                   d.language, d.published, d.deadline, d.summary, d.text)
+                   d.language, d.published, d.deadline, d.summary, d.text, d.identifier,
+                   d.responsible)
             .where(d.id.in_(wanted)))}
         areas: dict[int, dict[str, float]] = {}
         for doc_id, area, score in s.execute(
@@ -403,7 +406,8 @@ def _hits(store: Store, ids: np.ndarray, scores: np.ndarray, query: SearchQuery
             source=row.source, level=row.level, doc_type=row.doc_type, language=row.language,
             published=row.published, deadline=row.deadline, summary=row.summary or "",
             snippet=snippet(row.text or row.summary or "", pattern), score=float(score),
-            areas=areas.get(doc_id, {}),
+            areas=areas.get(doc_id, {}), identifier=row.identifier,
+            responsible=row.responsible,
         ))
     return hits
 

@@ -177,6 +177,9 @@ class Store:
             if row.content_hash == digest:
                 if doc.source_version and row.source_version != doc.source_version:
                     row.source_version = doc.source_version
+                for key in METADATA_COLUMNS:  # metadata a newer spider reads
+                    if getattr(row, key) != columns[key]:
+                        setattr(row, key, columns[key])
                 return "unchanged"
             for key, value in columns.items():
                 setattr(row, key, value)
@@ -672,6 +675,27 @@ def _columns(doc: Document) -> dict:
         "deadline": doc.deadline,
         "attachments": list(doc.attachments),
         "source_version": doc.source_version,
+        **_metadata_columns(doc),
+    }
+
+
+METADATA_COLUMNS = (
+    "subtitle", "subtype", "responsible", "authors", "diarienummer", "proposals",
+    "doc_references",
+)
+
+
+def _metadata_columns(doc: Document) -> dict:
+    """The source's metadata beside the text (migration 0007); empty values as NULL."""
+    return {
+        "subtitle": doc.subtitle or None,
+        "subtype": doc.subtype,
+        "responsible": doc.responsible,
+        "authors": list(doc.authors) or None,
+        "diarienummer": doc.diarienummer,
+        "proposals": list(doc.proposals) or None,
+        "doc_references": [r.model_dump(exclude_defaults=True) for r in doc.references]
+        or None,
     }
 
 

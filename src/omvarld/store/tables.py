@@ -54,6 +54,17 @@ class DocumentRow(Base):
     # Id of the oldest document of this one's near-duplicate group (the same news from
     # several publishers); its own id when it has none; NULL until linked.
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What the source says of the document beside its text (migration 0007): the
+    # subtitle, Riksdagen's subtype, the responsible ministry or committee, the authors
+    # ("Monica Haider (S)"), the diarienummer beside the designation, proposals, and the
+    # references the source lists itself ([{designation, relation, title, url}]).
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    subtype: Mapped[str | None] = mapped_column(String(64))
+    responsible: Mapped[str | None] = mapped_column(String(256), index=True)
+    authors: Mapped[list[str] | None] = mapped_column(JSON)
+    diarienummer: Mapped[str | None] = mapped_column(String(64), index=True)
+    proposals: Mapped[list[str] | None] = mapped_column(JSON)
+    doc_references: Mapped[list[dict] | None] = mapped_column(JSON)
 
     labels: Mapped[list[LabelRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan"

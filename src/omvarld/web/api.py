@@ -77,6 +77,15 @@ class DocumentOut(BaseModel):
     doc_type: str
     language: str
     identifier: str | None
+    diarienummer: str | None = None
+    subtitle: str = ""
+    subtype: str | None = None
+    responsible: str | None = Field(None, description="The responsible ministry or committee")
+    authors: list[str] = Field(default_factory=list)
+    proposals: list[str] = Field(default_factory=list)
+    source_references: list[dict] = Field(
+        default_factory=list, description="References the source lists itself: designation, "
+        "relation, title, url (Riksdagen's dokreferens, CELLAR's procedure)")
     published: date | None
     deadline: date | None
     first_seen: datetime
@@ -148,7 +157,11 @@ def _document_out(request: Request, doc_id: int) -> DocumentOut:
     return DocumentOut(
         id=doc.id, url=doc.url, title=doc.title, publisher=doc.publisher, source=doc.source,
         level=doc.level, doc_type=doc.doc_type, language=doc.language,
-        identifier=doc.identifier, published=doc.published, deadline=doc.deadline,
+        identifier=doc.identifier, diarienummer=doc.diarienummer,
+        subtitle=doc.subtitle or "", subtype=doc.subtype, responsible=doc.responsible,
+        authors=list(doc.authors or []), proposals=list(doc.proposals or []),
+        source_references=list(doc.doc_references or []),
+        published=doc.published, deadline=doc.deadline,
         first_seen=doc.first_seen, summary=doc.summary or "", text=doc.text or "",
         attachments=list(doc.attachments or []),
         labels=[LabelOut(area=lb.area, area_name=ctx.area_name(lb.area), score=lb.score,

@@ -36,13 +36,14 @@ from lxml import etree
 from scrapy import Request
 from scrapy.http import Response
 
-from omvarld.core.model import Document, clean_text
+from omvarld.core.model import Document, DocumentReference, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import parse_date
 from omvarld.crawl.pipelines import canonical_url
 
 EURLEX_PAGE = "https://eur-lex.europa.eu/legal-content/{lang}/TXT/?uri=CELEX:{celex}"
 EURLEX_PDF = "https://eur-lex.europa.eu/legal-content/{lang}/TXT/PDF/?uri=CELEX:{celex}"
+EURLEX_PROCEDURE = "https://eur-lex.europa.eu/procedure/EN/{year}_{number}"
 RESOURCE_TYPE = "http://publications.europa.eu/resource/authority/resource-type/"
 LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
 SPARQL_JSON = "application/sparql-results+json"
@@ -184,6 +185,43 @@ def parse_procedure(notice: Notice) -> str | None:
     """The interinstitutional procedure in the subtitle: "2018/0172 (COD)"."""
     found = re.search(r"\b\d{4}/\d{4}\s*\([A-Z]{3}\)", notice.subtitle())
     return found.group(0) if found else None
+
+
+def parse_procedures(notice: Notice) -> list[str]:
+    """The interinstitutional procedures the work is part of, as cited ("2018/0172(COD)"):
+    `WORK_PART_OF_DOSSIER`'s reference ("2018/0172/COD"), else the subtitle's."""
+    found = notice.work.xpath(
+        "WORK_PART_OF_DOSSIER//PROCEDURE_CODE_INTERINSTITUTIONAL_REFERENCE_PROCEDURE"
+        "/VALUE/text()")
+    out = []
+    for value in found:
+        m = re.fullmatch(r"\s*(\d{4})/(\d{4})/([A-Z]{3})\s*", value)
+        if m:
+            out.append(f"{m.group(1)}/{m.group(2)}({m.group(3)})")
+    if not out:
+        subtitle = parse_procedure(notice)
+        if subtitle:
+            out.append(re.sub(r"\s+", "", subtitle))
+    return list(dict.fromkeys(out))
+
+
+def parse_references(notice: Notice) -> list[DocumentReference]:
+    """CELLAR's procedure links as structured references, with EUR-Lex's procedure page."""
+    refs = []
+    for designation in parse_procedures(notice):
+        year, number = designation[:4], int(designation[5:9])
+        refs.append(DocumentReference(
+            designation=designation, relation="procedure",
+            url=EURLEX_PROCEDURE.format(year=year, number=number)))
+    return refs
+
+
+def parse_responsible(notice: Notice) -> str | None:
+    """The authoring service ("Directorate-General for Environment"), else the first
+    author ("European Commission")."""
+    authors = notice.authors()
+    services = [a for a in authors if a != "European Commission"]
+    return (services or authors or [None])[0]
 
 
 def parse_summary(notice: Notice, doc_type: str, identifier: str) -> str:
@@ -350,6 +388,10 @@ class EurlexSpider(OmvarldSpider):
             text=parse_text(notice, title),
             attachments=[pdf_url(celex, self.page_language)],
             source_version=notice.version(),
+            subtitle=notice.subtitle(),
+            responsible=parse_responsible(notice),
+            authors=notice.authors(),
+            references=parse_references(notice),
         )
         if doc is not None:
             yield doc

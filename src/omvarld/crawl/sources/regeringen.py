@@ -7,6 +7,12 @@ civictechsweden/g0vse mirror reads). Each new hit's page is then fetched for its
 identifier, attachments and, for remisser, the response deadline. Pages come in two
 templates: the pre-2020 one (`span.h1-vignette`, `DC.Date`, `span.published time`) and the
 current one, whose h1 runs straight into "Diarienummer: …".
+
+The page's furniture stays out of the text: the header's links (where trafilatura takes
+them for the body, on a page whose body is only a download list), the "ID-nummer",
+"Ansvarig" and "Ladda ner" lines. The responsible ministry is kept as metadata, the
+diarienummer beside the designation; a page with no text of its own keeps its
+attachments' text instead.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from scrapy.http import Response, TextResponse
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import parse_remiss_deadline, parse_swedish_date
+from omvarld.crawl.pdf import PdfAttachments
 
 PUBLIC_BASE = "https://www.regeringen.se"
 MAX_TEXT_CHARS = 200_000
@@ -35,8 +42,31 @@ _VIGNETTE_LABEL = re.compile(r"^\s*(?:ID-nummer|Diarienummer)\s*:\s*", re.IGNORE
 # Series designations as regeringen.se writes them in titles: "SOU 2026:3", "Ds 2025:28",
 # "Dir. 2017:29", "Prop. 2024/25:12".
 _DESIGNATION = re.compile(
-    r"\b(SOU \d{4}:\d+|Ds \d{4}:\d+|Dir\. \d{4}:\d+|[Pp]rop\. \d{4}/\d{2}:\d+)"
+    r"\b(SOU \d{4}:\d+|Ds \d{4}:\d+|Dir\. \d{4}:\d+|[Pp]rop\. \d{4}/\d{2}:\d+"
+    r"|[Ss]kr\. \d{4}/\d{2}:\d+|\d{4}/\d{2}:FPM\d+)"
 )
+# A vignette that is only a riksmöte and number ("ID-nummer: 2008/09:140").
+_BARE_RIKSDAG_NUMBER = re.compile(r"^\d{4}/\d{2,4}:\d+$")
+_RIKSDAG_PREFIX = {"proposition": "Prop."}
+# The site's header, as trafilatura reads it when it takes the header for the body (a page
+# whose body is only a download list) ...
+HEADER_LINES = frozenset({
+    "Hoppa till huvudinnehåll", "Lyssna", "English website", "Lättläst", "Teckenspråk",
+    "Other languages", "Prenumerera via e-post", "Kontakt", "Jobba hos oss", "Press",
+    "Sverige i EU", "UD:s reseinformation", "Sök", "Huvudnavigering", "Sveriges regering",
+    "Statsråden och departementen", "Regeringens politik", "Detta görs inom olika områden",
+    "Så styrs Sverige", "Om regeringen, Regeringskansliet och EU", "Meny",
+})
+# ... and, with the page tools and the labels around the body, what stays out of the text.
+BOILERPLATE_LINES = HEADER_LINES | {
+    "Ordförklaringar", "Ordlista", "Av", "På", "Ordförklaringar Av På",
+    "Ladda ner:", "Ladda ner", "Ansvarig:", "Ansvarig",
+}
+_LABEL_LINE = re.compile(r"^(?:ID-nummer|Diarienummer|Ansvarig)\s*:", re.IGNORECASE)
+# Share of boilerplate lines above which an extracted text is the site's navigation.
+NAVIGATION_SHARE = 0.25
+# Less than this much prose left once the furniture is out: the page has no text.
+MIN_TEXT_CHARS = 40
 _ATTACHMENT_PATH = re.compile(r"/(?:contentassets|globalassets)/|\.pdf$", re.IGNORECASE)
 
 
@@ -51,6 +81,7 @@ class ListingHit:
     summary: str = ""
     types: tuple[str, ...] = ()
     senders: tuple[str, ...] = ()
+    sender_names: tuple[str, ...] = ()
 
     @property
     def version(self) -> str | None:
@@ -111,6 +142,21 @@ def parse_hit_taxonomy(block: Selector) -> tuple[tuple[str, ...], tuple[str, ...
     return tuple(types), tuple(senders)
 
 
+def parse_hit_sender_names(block: Selector) -> tuple[str, ...]:
+    """The names of the sender links (after "från"): "Utbildningsdepartementet"."""
+    paragraphs = block.css("p")
+    names: list[str] = []
+    after_from = False
+    for node in paragraphs[-1].xpath("node()") if paragraphs else []:
+        if isinstance(node.root, str):
+            after_from = after_from or "från" in node.root
+        elif after_from and node.attrib.get("href"):
+            name = clean_text(" ".join(node.css("::text").getall()))
+            if name:
+                names.append(name)
+    return tuple(names)
+
+
 def parse_hit(block: Selector) -> ListingHit | None:
     path = parse_hit_path(block)
     if path is None:
@@ -125,6 +171,7 @@ def parse_hit(block: Selector) -> ListingHit | None:
         summary=parse_hit_summary(block),
         types=types,
         senders=senders,
+        sender_names=parse_hit_sender_names(block),
     )
 
 
@@ -145,24 +192,105 @@ def parse_title(page: Selector) -> str:
     return clean_text(page.css('meta[property="og:title"]::attr(content)').get())
 
 
-def parse_text(response: TextResponse) -> str:
-    """Main text by trafilatura: navigation, share links and footers stay out."""
-    text = trafilatura.extract(response.text, include_tables=True, include_comments=False)
-    return clean_text(text)[:MAX_TEXT_CHARS]
+def is_navigation(text: str) -> bool:
+    """An extracted text that is the site's header: it opens with the skip link, or a
+    quarter of its lines are the header's known lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    if lines[0] == "Hoppa till huvudinnehåll":
+        return True
+    known = sum(1 for line in lines if line in HEADER_LINES)
+    return known / len(lines) >= NAVIGATION_SHARE
 
 
-def parse_identifier(page: Selector, text: str, title: str) -> str | None:
-    """`span.h1-vignette` ("ID-nummer: SOU 2017:66"), else the page's "Diarienummer: …",
-    else a series designation in the title ("Remiss av SOU 2026:3 …" → "SOU 2026:3")."""
-    vignette = clean_text(" ".join(page.css("span.h1-vignette ::text").getall()))
-    if vignette:
-        return _VIGNETTE_LABEL.sub("", vignette) or None
+def region_text(page: Selector) -> str:
+    """The text of the page's content column (`div.col-1`, else `main`), scripts out."""
+    for selector in ("div.col-1", "main"):
+        region = page.css(selector)
+        if region:
+            parts = region[0].xpath(
+                ".//text()[not(ancestor::script) and not(ancestor::style)]").getall()
+            return clean_text("\n".join(p.strip() for p in parts if p.strip()))
+    return ""
+
+
+def strip_furniture(text: str, *, title: str, furniture: set[str]) -> str:
+    """The text without the page's labels and lists: boilerplate lines, the h1 line (the
+    title, with its vignette or run-on diarienummer), "ID-nummer:", "Ansvarig: …", the
+    sender names and the attachment links' texts (`furniture`)."""
+    kept = []
+    for line in text.splitlines():
+        bare = line.strip()
+        if (
+            bare in BOILERPLATE_LINES
+            or bare in furniture
+            or _LABEL_LINE.match(bare)
+            or (title and bare.startswith(title) and len(bare) - len(title) < 60
+                and ("ID-nummer" in bare or "Diarienummer" in bare or bare == title))
+        ):
+            continue
+        kept.append(line)
+    return clean_text("\n".join(kept))
+
+
+def page_furniture(page: Selector) -> set[str]:
+    """The texts of the sender and download links: lines that are not the document's."""
+    texts = page.css(
+        "p.media--publikations__sender a ::text, ul.list--Block--icons a ::text, "
+        "div.col-1 > ul.list--icons a ::text"
+    ).getall()
+    return {clean_text(t) for t in texts if clean_text(t)}
+
+
+def parse_text(response: TextResponse, title: str = "") -> str:
+    """Main text by trafilatura, without the page's furniture. Where trafilatura takes the
+    site's header for the body (a page whose body is only a download list), the content
+    column is read instead; what is left under `MIN_TEXT_CHARS` is no text at all."""
+    text = clean_text(
+        trafilatura.extract(response.text, include_tables=True, include_comments=False))
+    if is_navigation(text):
+        text = region_text(response)
+    text = strip_furniture(text, title=title, furniture=page_furniture(response))
+    if len(text) < MIN_TEXT_CHARS:
+        return ""
+    return text[:MAX_TEXT_CHARS]
+
+
+def parse_responsible(page: Selector, hit: ListingHit | None = None) -> str | None:
+    """The responsible ministry ("Ansvarig: Utbildningsdepartementet, Regeringen" on the
+    page, else the listing's senders); "Regeringen" only when no ministry is named."""
+    names = [clean_text(t) for t in page.css("p.media--publikations__sender a::text").getall()]
+    names = [n for n in names if n] or list(hit.sender_names if hit else ())
+    ministries = [n for n in names if n != "Regeringen"] or names
+    return ", ".join(dict.fromkeys(ministries)) or None
+
+
+def parse_diarienummer(page: Selector, text: str) -> str | None:
+    """The Government Offices' diarienummer ("Diarienummer: Fi2025/02098"), in the h1 or
+    the text."""
     h1_text = " ".join(page.css("h1 ::text").getall())
     found = _DIARIENUMMER.search(h1_text) or _DIARIENUMMER.search(text)
-    if found:
-        return found.group(1).rstrip(".")
+    return found.group(1).rstrip(".") if found else None
+
+
+def parse_identifier(
+    page: Selector, text: str, title: str, doc_type: str | None = None
+) -> str | None:
+    """`span.h1-vignette` ("ID-nummer: SOU 2017:66"; a bare "2008/09:140" of a
+    proposition gets its "Prop."), else a series designation in the title ("Remiss av
+    SOU 2025:112 …" → "SOU 2025:112"), else the diarienummer."""
+    vignette = clean_text(" ".join(page.css("span.h1-vignette ::text").getall()))
+    if vignette:
+        value = _VIGNETTE_LABEL.sub("", vignette)
+        prefix = _RIKSDAG_PREFIX.get(doc_type or "")
+        if prefix and _BARE_RIKSDAG_NUMBER.match(value):
+            value = f"{prefix} {value}"
+        return value or None
     designation = _DESIGNATION.search(title)
-    return designation.group(1) if designation else None
+    if designation:
+        return designation.group(1)
+    return parse_diarienummer(page, text)
 
 
 def parse_published(page: Selector) -> date | None:
@@ -207,10 +335,22 @@ def parse_attachments(page: Selector) -> list[str]:
     return list(dict.fromkeys(links))
 
 
-class RegeringenSpider(OmvarldSpider):
+class RegeringenSpider(PdfAttachments, OmvarldSpider):
     """Regeringen.se documents per taxonomy category (params.categories: code → type)."""
 
     name = "regeringen"
+
+    def wants_pdfs(self, doc: Document) -> bool:
+        """The attachments are read for a page with no text of its own (or every page
+        with `params.pdf: true`)."""
+        configured = self.source.params.get("pdf")
+        if configured is not None:
+            return bool(configured)
+        return not doc.text
+
+    def pdf_links(self, doc: Document) -> list[str]:
+        """regeringen.se's download links often carry no `.pdf`: every file-area link."""
+        return [a for a in doc.attachments if _ATTACHMENT_PATH.search(urlsplit(a).path)]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,22 +443,29 @@ class RegeringenSpider(OmvarldSpider):
                 cb_kwargs={"code": code, "doc_type": doc_type, "page": page + 1},
             )
 
-    def parse_page(self, response: Response, hit: ListingHit, doc_type: str) -> Iterator[Document]:
+    def parse_page(
+        self, response: Response, hit: ListingHit, doc_type: str
+    ) -> Iterator[Document | Request]:
         path = self.public_path(response.url)
         url = public_url(path)
         if not isinstance(response, TextResponse):
             self.record_failure(url, f"not an HTML page ({response.headers.get('Content-Type')})")
             return
-        text = parse_text(response)
+        title = parse_title(response) or hit.title
+        text = parse_text(response, title)
         if not response.css("h1") and not text:
             self.record_failure(url, "no h1 and no main text on the page — layout changed?")
             return
-        title = parse_title(response) or hit.title
+        # The whole page's words: a "Diarienummer:" line is furniture, not text
+        page_words = clean_text(" ".join(response.xpath(
+            "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()))
         doc = self.build_document(
             url,
             title=title,
             doc_type=doc_type,
-            identifier=parse_identifier(response, text, title),
+            identifier=parse_identifier(response, page_words, title, doc_type),
+            diarienummer=parse_diarienummer(response, page_words),
+            responsible=parse_responsible(response, hit),
             published=hit.published or parse_published(response),
             deadline=parse_remiss_deadline(text) if doc_type == "remiss" else None,
             summary=hit.summary or parse_page_summary(response),
@@ -327,4 +474,4 @@ class RegeringenSpider(OmvarldSpider):
             source_version=hit.version,
         )
         if doc is not None:
-            yield doc
+            yield from self.with_pdfs(doc)

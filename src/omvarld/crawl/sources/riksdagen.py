@@ -20,7 +20,7 @@ import trafilatura
 from scrapy import Request
 from scrapy.http import Response
 
-from omvarld.core.model import Document, clean_text
+from omvarld.core.model import Document, DocumentReference, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import parse_swedish_date
 
@@ -85,10 +85,100 @@ def parse_hit_count(listing: dict[str, Any]) -> int:
 
 
 def parse_title(dok: dict[str, Any]) -> str:
-    """Title, with the subtitle (a motion's authors, a report's series) after a dash."""
-    title = clean_text(dok.get("titel"))
-    subtitle = clean_text(dok.get("subtitel") or dok.get("undertitel"))
-    return f"{title} – {subtitle}" if title and subtitle else title or subtitle
+    """The title alone; the subtitle (a motion's authors, a report's series) is its own
+    field (`parse_subtitle`). The subtitle stands in when there is no title."""
+    return clean_text(dok.get("titel")) or parse_subtitle(dok)
+
+
+def parse_subtitle(dok: dict[str, Any]) -> str:
+    return clean_text(dok.get("subtitel") or dok.get("undertitel"))
+
+
+# Riksdagen's committees by the code in `organ` (its spelling: "AU", "SfU").
+COMMITTEES: dict[str, str] = {
+    "AU": "Arbetsmarknadsutskottet", "BoU": "Bostadsutskottet", "CU": "Civilutskottet",
+    "FiU": "Finansutskottet", "FöU": "Försvarsutskottet", "JuU": "Justitieutskottet",
+    "KU": "Konstitutionsutskottet", "KrU": "Kulturutskottet", "MJU": "Miljö- och "
+    "jordbruksutskottet", "NU": "Näringsutskottet", "SkU": "Skatteutskottet",
+    "SfU": "Socialförsäkringsutskottet", "SoU": "Socialutskottet", "TU": "Trafikutskottet",
+    "UbU": "Utbildningsutskottet", "UU": "Utrikesutskottet", "EUN": "EU-nämnden",
+}
+
+
+def parse_responsible(dok: dict[str, Any]) -> str | None:
+    """The committee or ministry responsible (`organ`: "AU", "CU", "Fi"), a committee by
+    its name ("Arbetsmarknadsutskottet"), anything else as Riksdagen gives it."""
+    organ = clean_text(dok.get("organ"))
+    if not organ:
+        return None
+    return COMMITTEES.get(organ, organ)
+
+
+def parse_subtype(dok: dict[str, Any]) -> str | None:
+    """`subtyp`: "Enskild motion", "Kommittémotion", "prop", "bet" …"""
+    return clean_text(dok.get("subtyp")) or None
+
+
+def parse_authors(status: dict[str, Any]) -> list[str]:
+    """`dokintressent`: the signatories, in their order, as "Name (Party)"."""
+    people = [
+        p for p in as_list((status.get("dokintressent") or {}).get("intressent"))
+        if isinstance(p, dict) and clean_text(p.get("namn"))
+    ]
+    people.sort(key=lambda p: int(p.get("ordning") or 0) if str(p.get("ordning") or "0")
+                .isdigit() else 0)
+    out = []
+    for person in people:
+        name, party = clean_text(person.get("namn")), clean_text(person.get("partibet"))
+        out.append(f"{name} ({party})" if party else name)
+    return list(dict.fromkeys(out))
+
+
+def parse_proposals(status: dict[str, Any]) -> list[str]:
+    """What the document proposes: a motion's or proposition's `dokforslag` (the wording,
+    `lydelse`), a committee's `dokutskottsforslag` ("rubrik: förslag")."""
+    out = []
+    for forslag in as_list((status.get("dokforslag") or {}).get("forslag")):
+        if isinstance(forslag, dict):
+            text = strip_html(forslag.get("lydelse"))
+            if text:
+                out.append(text)
+    for punkt in as_list((status.get("dokutskottsforslag") or {}).get("utskottsforslag")):
+        if isinstance(punkt, dict):
+            text = strip_html((punkt.get("forslag") or "").replace("<BR/>", " "))
+            heading = clean_text(punkt.get("rubrik"))
+            if text:
+                out.append(f"{heading}: {' '.join(text.split())}" if heading else text)
+    return out
+
+
+def reference_designation(ref: dict[str, Any]) -> str | None:
+    """How a `dokreferens` entry's document is cited ("mot. 2022/23:1230",
+    "bet. 2014/15:CU7"); None without a type, riksmöte or designation."""
+    return parse_identifier({
+        "doktyp": ref.get("ref_dok_typ"), "rm": ref.get("ref_dok_rm"),
+        "beteckning": ref.get("ref_dok_bet"),
+    })
+
+
+def parse_references(status: dict[str, Any]) -> list[DocumentReference]:
+    """`dokreferens`: the documents Riksdagen links this one to, with the relation
+    ("behandlar", "behandlas_i", "protokollbeslut" …)."""
+    out = []
+    for ref in as_list((status.get("dokreferens") or {}).get("referens")):
+        if not isinstance(ref, dict):
+            continue
+        designation = reference_designation(ref)
+        if designation is None:
+            continue
+        dok_id = clean_text(ref.get("ref_dok_id"))
+        out.append(DocumentReference(
+            designation=designation,
+            relation=clean_text(ref.get("referenstyp")),
+            title=clean_text(ref.get("ref_dok_titel")),
+            url=document_url(dok_id) if dok_id else None,
+        ))
+    return out
 
 
 def parse_doc_type(dok: dict[str, Any]) -> str:
@@ -98,7 +188,8 @@ def parse_doc_type(dok: dict[str, Any]) -> str:
 def parse_identifier(dok: dict[str, Any]) -> str | None:
     """How the document is cited: riksmöte (or year) and designation, "bet. 2022/23:AU6"."""
     doktyp = (dok.get("doktyp") or dok.get("typ") or "").lower()
-    rm, beteckning = (dok.get("rm") or "").strip(), (dok.get("beteckning") or "").strip()
+    rm = (dok.get("rm") or "").strip()
+    beteckning = (dok.get("beteckning") or "").strip()
     if not rm or not beteckning:
         return None
     if doktyp == "sfs" and beteckning.startswith(f"{rm}:"):
@@ -279,6 +370,12 @@ class RiksdagenSpider(OmvarldSpider):
             attachments=parse_attachments(status),
             # The listing's systemdatum: the value the next crawl compares its rows with.
             source_version=row.get("systemdatum") or dok.get("systemdatum"),
+            subtitle=parse_subtitle(dok),
+            subtype=parse_subtype(dok),
+            responsible=parse_responsible(dok),
+            authors=parse_authors(status),
+            proposals=parse_proposals(status),
+            references=parse_references(status),
         )
         if doc is not None:
             yield doc
