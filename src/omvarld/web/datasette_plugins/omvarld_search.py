@@ -34,9 +34,9 @@ def prepare_connection(conn: Any) -> None:
 
 
 @hookimpl
-def filters_from_request(request: Any, table_name: str, **_: Any) -> FilterArguments | None:
+def filters_from_request(request: Any, table: str) -> FilterArguments | None:
     text = request.args.get(PARAMETER)
-    if table_name != "documents" or not text:
+    if table != "documents" or not text:
         return None
     return FilterArguments(
         [f"id IN (SELECT rowid FROM {STEM_TABLE} WHERE {STEM_TABLE} MATCH omvarld_fts(:sok))"],
