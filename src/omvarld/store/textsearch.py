@@ -40,6 +40,7 @@ PREFIX_STEM_MIN = 5
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _LETTERS = str.maketrans({"å": "a", "ä": "a", "æ": "a", "ö": "o", "ø": "o", "ß": "ss"})
 _DIGRAPHS = re.compile("aa|ae|oe")
+_NOT_WORD = re.compile(r"\W+", re.UNICODE)
 _stem_caches: dict[str, dict[str, str]] = {}
 _fold_cache: dict[str, str] = {}
 _stemmers: dict[str, Any] = {}
@@ -52,9 +53,9 @@ def fold(word: str) -> str:
     if cached is not None:
         return cached
     out = word.lower().translate(_LETTERS)
-    if not out.isascii():
-        out = "".join(c for c in unicodedata.normalize("NFKD", out)
-                      if not unicodedata.combining(c))
+    if not out.isascii():  # accents dropped; a compatibility form's marks too ("½" → "12")
+        out = _NOT_WORD.sub("", "".join(c for c in unicodedata.normalize("NFKD", out)
+                                        if not unicodedata.combining(c)))
     out = _DIGRAPHS.sub(lambda m: m.group()[0], out)
     if len(_fold_cache) < CACHE_WORDS:
         _fold_cache[word] = out
