@@ -87,3 +87,34 @@ def test_every_spelling_finds_the_same_documents_in_the_store(store) -> None:
     found = {w: sorted(i for i, _ in store.fulltext(w)) for w in
              ("Öresund", "Øresund", "Oresund", "øresund*")}
     assert len(set(map(tuple, found.values()))) == 1 and len(found["Öresund"]) == 3
+
+
+def _migrate(store, revision: str, down: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from omvarld.store import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", store.url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_migration_0008_rebuilds_the_index_with_folded_terms_and_back(store) -> None:
+    store.save_document(Document(url="https://example.org/da", source="s", publisher="P",
+                                 level="regional", title="Trafik over Øresund",
+                                 text="Øresundsforbindelsen", language="da"))
+    assert store.fulltext("Öresund")
+    _migrate(store, "0007", down=True)  # the stems of 0004: "øresund" is not "öresund"
+    with store.engine.connect() as conn:
+        from omvarld.store.sqlite import search_stemmed
+        from omvarld.store.textsearch import TextQuery
+
+        unfolded = TextQuery(alternatives=[{(("øresund",), False)}])
+        assert search_stemmed(conn, unfolded, 10)
+    assert not store.fulltext("Öresund")
+    _migrate(store, "head")
+    assert store.fulltext("Öresund") == store.fulltext("Øresund") != []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -493,3 +494,11 @@ def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
             ("miljo", "Per")]
     finally:
         store.close()
+
+
+def test_source_filters_show_the_sources_names(env) -> None:
+    client, *_ = env
+    page = client.get("/", headers=HTML).text
+    assert "Regeringen.se – pressmeddelanden och remisser" in page  # not "regeringen"
+    assert re.search(r'name="source"\s+value="regeringen"', page)  # the filter sends the id
+    assert ">regeringen<" not in page.replace(" ", "").replace("\n", "")
