@@ -5,9 +5,11 @@ the pandas API and watches all use.
 Why it is built this way:
 
 * The two index lookups that depend on the database go through two Store hooks,
-  `Store.fulltext` (stemmed FTS5 on SQLite, the Swedish text-search configuration on
-  PostgreSQL; higher-is-better scores) and `Store.nearest` (exact cosine over an
-  in-memory matrix on SQLite, pgvector on PostgreSQL). Everything else is portable.
+  `Store.fulltext` (the same folded, stemmed search terms on both stores: FTS5 on
+  SQLite, a tsvector on PostgreSQL; higher-is-better scores) and `Store.nearest` (exact
+  cosine over an in-memory matrix on SQLite, pgvector on PostgreSQL). Everything else
+  is portable. The query is parsed and given its cross-lingual equivalents here
+  (`text_query`), so the CLI, the web app, the API and Datasette search alike.
 * Filters and facets need, for every match, a handful of small columns (level, source,
   publisher, type, language, date, deadline, accepted areas, stakeholders). Counting
   eight facets over 50,000 matches with GROUP BY queries would take far longer than
