@@ -23,6 +23,12 @@ process on the same store, and their ratio:
 hits' labels, and snippets. Goal: p95 < 50 ms full-text, < 100 ms semantic.
 
     .venv/bin/python bench/bench_search.py [--n 100000] [--store data/bench/search-100k.sqlite]
+
+After a change, `--before-src` runs the same bench on the code before it first (a store of
+its own, built by that code) and prints each search's p95 as a ratio to it:
+
+    git worktree add /tmp/before <commit before the change>
+    .venv/bin/python bench/bench_search.py --before-src /tmp/before/src
 """
 
 from __future__ import annotations
@@ -192,6 +198,20 @@ class CachedQueries:
         return np.stack([self.vectors[t] for t in texts])
 
 
+def _run_before(args: argparse.Namespace) -> Path:
+    """This bench on the code in `args.before_src`, in a child process; its figures."""
+    import subprocess
+
+    figures = args.store.with_name(args.store.name + ".before.json")
+    store = args.store.with_name(args.store.stem + ".before" + args.store.suffix)
+    env = {**os.environ, "PYTHONPATH": str(args.before_src.resolve())}
+    print(f"before: the code in {args.before_src} on {store} …", file=sys.stderr)
+    subprocess.run([sys.executable, __file__, "--n", str(args.n), "--store", str(store),
+                    "--rounds", str(args.rounds), "--save", str(figures)], env=env, check=True,
+                   stdout=sys.stderr)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -201,7 +221,13 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="Write the p95 figures to this JSON file.")
     parser.add_argument("--before", type=Path, help="p95 figures saved (--save) by a run of "
                         "the code before a change: print each search's ratio to them.")
+    parser.add_argument("--before-src", type=Path, help="The src/ folder of the code before "
+                        "a change (e.g. of `git worktree add /tmp/before HEAD~3`): this "
+                        "bench runs on it first, on a store of its own built by it (beside "
+                        "--store, suffix .before), then on this code, and prints the ratios.")
     args = parser.parse_args()
+    if args.before_src:
+        args.before = _run_before(args)
     before = json.loads(args.before.read_text()) if args.before else {}
     saved: dict[str, dict[str, float]] = {}
     store = build(args.store, args.n)

@@ -94,3 +94,9 @@ def test_bostad_finds_its_inflections_and_languages_in_datasette_too(places) -> 
     languages = {h["language"] for h in client.get(
         "/api/search", params={"q": "bostad", "per_page": 200}).json()["hits"]}
     assert {"sv", "en"} <= languages  # "housing" too
+
+
+def test_the_page_says_which_equivalents_it_searched_too(places) -> None:
+    client, *_ = places
+    page = client.get("/", params={"q": "klimat"}, headers=HTML).text
+    assert "Söker också: climate, klima" in page

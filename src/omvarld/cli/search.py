@@ -195,6 +195,8 @@ def _print(result: SearchResult, fmt: str) -> None:
         return
     if result.message:
         console.print(f"[yellow]{result.message}[/]")
+    elif result.searched.terms:
+        console.print(f"[dim]searched:[/] {result.searched.describe()}")
     if result.hits:
         console.print(_hits_table(result.hits))
     pages = max(1, -(-result.total // result.per_page))
