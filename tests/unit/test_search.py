@@ -266,6 +266,9 @@ def test_semantic_search_without_stored_vectors_says_what_to_do(store, nano_enco
     result = search(store, SearchQuery(semantic="housing"), encoder=nano_encoder)
     assert result.total == 0
     assert "run `omvarld classify`" in result.message
+    # words and meaning: the words' matches stand, with the reason meaning did not rank
+    both = search(store, SearchQuery(text="housing", semantic="housing"), encoder=nano_encoder)
+    assert both.total == 1 and "run `omvarld classify`" in both.message
 
 
 def test_warm_up_reads_columns_and_vectors_once(corpus, nano_encoder):

@@ -257,8 +257,8 @@ def _match(store: Store, index: _Index, query: SearchQuery, encoder: Encoder | N
             mask[found[0]] = True
     if mode in ("semantic", "hybrid"):
         found = _semantic(store, index, mask, query.semantic, encoder, messages, searched)
-        if found is None:
-            return *empty, "; ".join(messages) or None
+        if found is None:  # no model, say: the words' matches, with the reason
+            return *(ranked[0] if ranked else empty), "; ".join(messages) or None
         ranked.append(found)
     if len(ranked) == 2:
         positions, scores = _fuse(ranked)
@@ -352,10 +352,10 @@ def _semantic(store: Store, index: _Index, mask: np.ndarray, text: str,
         log.warning("semantic query failed: %s", exc)
         messages.append(SEMANTIC_FAILED)
         return None
-    if not pairs:
+    if not pairs:  # nothing to compare with: not a search by meaning at all
         messages.append(f"no document has been embedded with {encoder.model_id} yet: "
                         "run `omvarld classify`")
-        return np.empty(0, dtype=np.int64), np.empty(0)
+        return None
     if offsets is not None:
         scores = scores - offsets[index.columns["language"].values[positions]]
     cutoff = _cutoff(scores)
