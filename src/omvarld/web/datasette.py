@@ -42,12 +42,11 @@ def metadata(areas: FocusAreas, db_name: str) -> dict[str, Any]:
         "documents": {
             "title": "Dokument",
             "description": "Insamlade policydokument, ett per kanonisk URL. Sökrutan "
-                           "söker orden exakt som de skrivs; samma sökning som webbappen "
-                           "(böjningar, å/ä/ö = æ/ø, svenska, danska och engelska ord) får "
-                           "du med ?_sok=ord i adressen eller frågan ”sok”. Fasetter på "
-                           "källa, nivå, dokumenttyp och språk.",
+                           "söker som webbappen: böjningar, å/ä/ö = æ/ø och motsvarande "
+                           "ord på svenska, danska och engelska (också ?_sok=ord och "
+                           "frågan ”sok”). Fasetter på källa, nivå, dokumenttyp och språk.",
             "label_column": "title",
-            "fts_table": "documents_fts",
+            "fts_table": "documents_stem_fts",
             "fts_pk": "id",
             "facets": FACETS,
             "sort_desc": "first_seen",

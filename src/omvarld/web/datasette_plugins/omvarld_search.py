@@ -1,12 +1,14 @@
 """Datasette plugin: the web app's full-text search inside Datasette.
 
-Datasette's own search box matches the words as typed in the plain FTS5 table; this
-plugin adds the SQL function `omvarld_fts(text)` — the query as the web app runs it
-(stemmed in Swedish, Danish and English, folded so that "Öresund" is "Øresund", the
-search lexicon's equivalents added: `omvarld.search.query.text_query`) as an FTS5
-expression over the stemmed table — and the `_sok=` parameter of the documents table,
-which keeps the documents whose search terms match it. The canned query `sok` uses the
-same function. Loaded by `omvarld datasette` with `--plugins-dir`."""
+Adds the SQL function `omvarld_fts(text)`: the query as the web app runs it (stemmed in
+Swedish, Danish and English, folded so that "Öresund" is "Øresund", the search lexicon's
+equivalents added: `omvarld.search.query.text_query`) as an FTS5 expression over the
+stemmed table. Datasette's search box on the documents table searches that table
+(`fts_table` in the metadata) through its SQL function `escape_fts`, which this plugin
+replaces by the same function, registered after Datasette's own (`trylast`); the
+`_sok=` parameter of the documents table and the canned query `sok` use it too. So the
+box, `_sok=` and `sok` give the web app's hits. Loaded by `omvarld datasette` with
+`--plugins-dir`."""
 
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ def fts_expression(text: str | None) -> str:
     return fts5_expression(text_query(text or "")) or NOTHING
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def prepare_connection(conn: Any) -> None:
     conn.create_function("omvarld_fts", 1, fts_expression, deterministic=True)
+    # Datasette's own quotes each word for the plain FTS5 table (`datasette.sql_functions`)
+    conn.create_function("escape_fts", 1, fts_expression, deterministic=True)
 
 
 @hookimpl
