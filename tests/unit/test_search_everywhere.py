@@ -90,7 +90,7 @@ def test_the_same_query_gives_the_same_hits_everywhere(places, query: str) -> No
 
 
 def test_bostad_finds_its_inflections_and_languages_in_datasette_too(places) -> None:
-    client, ds, db = places
+    client, *_ = places
     found = _everywhere(places, "bostad")
     # Datasette's box matched only the word as typed: now "bostaden", "bostäder", "housing"
     languages = {h["language"] for h in client.get(
