@@ -103,18 +103,20 @@ def _migrate(store, revision: str, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
-def test_migration_0008_rebuilds_the_index_with_folded_terms_and_back(store) -> None:
+def test_migration_0008_rebuilds_the_index_with_folded_terms_and_back(any_store) -> None:
+    store = any_store
     store.save_document(Document(url="https://example.org/da", source="s", publisher="P",
                                  level="regional", title="Trafik over Øresund",
                                  text="Øresundsforbindelsen", language="da"))
     assert store.fulltext("Öresund")
-    _migrate(store, "0007", down=True)  # the stems of 0004: "øresund" is not "öresund"
-    with store.engine.connect() as conn:
-        from omvarld.store.sqlite import search_stemmed
-        from omvarld.store.textsearch import TextQuery
+    _migrate(store, "0007", down=True)  # the index of before: "øresund" is not "öresund"
+    if store.is_sqlite:
+        with store.engine.connect() as conn:
+            from omvarld.store.sqlite import search_stemmed
+            from omvarld.store.textsearch import TextQuery
 
-        unfolded = TextQuery(alternatives=[{(("øresund",), False)}])
-        assert search_stemmed(conn, unfolded, 10)
+            unfolded = TextQuery(alternatives=[{(("øresund",), False)}])
+            assert search_stemmed(conn, unfolded, 10)
     assert not store.fulltext("Öresund")
-    _migrate(store, "head")
+    _migrate(store, "head")  # rebuilt from the stored documents
     assert store.fulltext("Öresund") == store.fulltext("Øresund") != []
