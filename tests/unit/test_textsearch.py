@@ -97,7 +97,7 @@ def _migrate(store, revision: str, down: bool = False) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", store.url)
+    cfg.set_main_option("sqlalchemy.url", store.url.replace("%", "%%"))  # configparser
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         (command.downgrade if down else command.upgrade)(cfg, revision)
