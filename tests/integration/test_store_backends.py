@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from omvarld.core.model import Document, Evidence, Label
-from omvarld.store import Store
+from omvarld.store import MIGRATIONS, Store
 
 
 def _doc(n: int, **overrides) -> Document:
@@ -236,6 +236,6 @@ def test_two_processes_opening_a_fresh_database_migrate_it_once(store_url):
     from alembic.script import ScriptDirectory
 
     cfg = Config()
-    cfg.set_main_option("script_location", "omvarld/migrations")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     assert versions == [ScriptDirectory.from_config(cfg).get_current_head()]
     store.close()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from omvarld.cli.main import app
 from omvarld.config.load import load_focus_areas
 from omvarld.core.settings import get_settings
-from omvarld.web.datasette import metadata, serve_command
+from omvarld.web.datasette import PLUGINS_DIR, metadata, serve_command
 from webstore import web_store_copy
 
 runner = CliRunner()
@@ -36,7 +36,8 @@ def _get(ds: Datasette, url: str) -> dict:
 
 @pytest.fixture(scope="module")
 def ds(store_path: Path) -> Datasette:
-    return Datasette(files=[str(store_path)], metadata=metadata(load_focus_areas(), "store"))
+    return Datasette(files=[str(store_path)], metadata=metadata(load_focus_areas(), "store"),
+                     plugins_dir=str(PLUGINS_DIR))  # as `omvarld datasette` starts it
 
 
 def test_documents_have_the_configured_facets(ds: Datasette, store_path: Path) -> None:
@@ -47,7 +48,7 @@ def test_documents_have_the_configured_facets(ds: Datasette, store_path: Path) -
     assert sum(levels.values()) == 74
 
 
-def test_full_text_search_uses_the_documents_fts_table(ds: Datasette) -> None:
+def test_full_text_search_uses_the_stemmed_table(ds: Datasette) -> None:
     body = _get(ds, "/store/documents.json?_search=bostadsförsörjning&_shape=objects")
     titles = [r["title"] for r in body["rows"]]
     assert "Regeringen föreslår nya regler för en bättre bostadsförsörjning" in titles
@@ -93,7 +94,7 @@ def test_datasette_command_writes_metadata(env, store_path: Path, tmp_path: Path
     result = runner.invoke(app, ["datasette", "--write-only", "--metadata", str(out)])
     assert result.exit_code == 0, result.output
     meta = json.loads(out.read_text("utf-8"))
-    assert meta["databases"]["store"]["tables"]["documents"]["fts_table"] == "documents_fts"
+    assert meta["databases"]["store"]["tables"]["documents"]["fts_table"] == "documents_stem_fts"
 
 
 def test_datasette_command_refuses_what_it_cannot_serve(env, store_path: Path) -> None:

@@ -161,9 +161,14 @@ def test_semantic_search_finds_meaning_without_shared_words(corpus, nano_encoder
     result = search(store, SearchQuery(semantic="trains across the Øresund strait"),
                     encoder=nano_encoder)
     assert result.hits[0].id == ids["rail"]
-    assert result.total == len(DOCS)  # all documents are among the nearest
+    # the relevance cut-off: the housing and jobs documents are not "matches"
+    assert result.total == len(result.hits) < len(DOCS)
+    assert not {ids["housing-eu"], ids["bostad-old"], ids["jobs"]} & set(_ids(result))
+    assert result.searched.semantic_cutoff is not None
+    assert result.searched.semantic_compared == len(DOCS)
     scores = [h.score for h in result.hits]
     assert scores == sorted(scores, reverse=True) and -1 <= scores[-1] <= scores[0] <= 1
+    assert scores[-1] >= result.searched.semantic_cutoff
     filtered = search(store, SearchQuery(semantic="trains across the Øresund strait",
                                          levels=["national"]), encoder=nano_encoder)
     assert {h.level for h in filtered.hits} == {"national"}
@@ -171,10 +176,16 @@ def test_semantic_search_finds_meaning_without_shared_words(corpus, nano_encoder
 
 def test_combined_search_ranks_documents_found_both_ways_first(corpus, nano_encoder):
     store, ids = corpus
-    result = search(store, SearchQuery(text="bostäder", semantic="housing construction"),
-                    encoder=nano_encoder)
-    assert result.hits[0].id == ids["bostad-remiss"]
-    assert result.total == len(DOCS)  # the union of both lists
+    both = search(store, SearchQuery(text="bostäder", semantic="housing construction"),
+                  encoder=nano_encoder)
+    words = search(store, SearchQuery(text="bostäder"))
+    meaning = search(store, SearchQuery(semantic="housing construction"), encoder=nano_encoder)
+    # words and meaning narrow each other: every hit has the words and is close in meaning
+    assert 0 < both.total <= min(words.total, len(DOCS))
+    assert set(_ids(both)) <= set(_ids(words))
+    assert ids["rail"] not in _ids(both) and ids["jobs"] not in _ids(both)
+    assert _ids(both)[0] in (ids["bostad-remiss"], ids["housing-eu"])
+    assert meaning.total < len(DOCS)
 
 
 def test_similar_documents_leave_the_document_out(corpus, nano_encoder):
@@ -255,6 +266,9 @@ def test_semantic_search_without_stored_vectors_says_what_to_do(store, nano_enco
     result = search(store, SearchQuery(semantic="housing"), encoder=nano_encoder)
     assert result.total == 0
     assert "run `omvarld classify`" in result.message
+    # words and meaning: the words' matches stand, with the reason meaning did not rank
+    both = search(store, SearchQuery(text="housing", semantic="housing"), encoder=nano_encoder)
+    assert both.total == 1 and "run `omvarld classify`" in both.message
 
 
 def test_warm_up_reads_columns_and_vectors_once(corpus, nano_encoder):
@@ -330,8 +344,14 @@ def test_the_same_search_on_every_store(any_store, nano_encoder):
                                                            strict=True)},
                          nano_encoder.model_id)
     found = search(store, SearchQuery(text="bostäder", areas=["bostader"]))
-    assert [h.id for h in found.hits] == [rows["bostad-remiss"].id]
-    assert found.hits[0].areas == {"bostader": pytest.approx(0.72)}
+    # Swedish words, their inflections ("Bostaden") and the English "housing"
+    assert {h.id for h in found.hits} == {rows[k].id for k in ("bostad-remiss", "bostad-old",
+                                                                "housing-eu")}
+    remiss = next(h for h in found.hits if h.id == rows["bostad-remiss"].id)
+    assert remiss.areas == {"bostader": pytest.approx(0.72)}
+    assert ([h.id for h in search(store, SearchQuery(text="Øresund")).hits]
+            == [h.id for h in search(store, SearchQuery(text="Öresund")).hits]
+            == [rows["rail"].id])
     assert search(store, SearchQuery()).facets["level"] == {"national": 3, "regional": 2,
                                                              "eu": 1}
     semantic = search(store, SearchQuery(semantic="trains across the Øresund strait"),

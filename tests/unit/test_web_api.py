@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -102,7 +103,7 @@ def test_hostile_queries_give_results_or_a_message_never_an_error(env, query: st
 
 @pytest.mark.parametrize(("query", "message"), [
     ("* - ()", "Frågan innehåller inga ord att söka på."),
-    ("bostadsförsörjning xyzzyqv", "Inget dokument innehåller alla de här orden."),
+    ("bostadsförsörjning xyzzyqv", "Inga dokument matchar (sökte (bostadsforsorj"),
 ])
 def test_the_search_modules_messages_read_in_swedish(env, query: str, message: str) -> None:
     client, *_ = env
@@ -353,11 +354,18 @@ def test_exports_hold_every_hit_of_the_search(env) -> None:
     csv = client.get("/export.csv", params=params)
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads å, ä, ö right
-    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    # what Swedish Excel opens in columns: ";" between cells, decimal comma
+    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig", sep=";", decimal=",")
     assert sorted(frame["id"]) == ids and len(ids) > 2  # all of them, not one page
-    assert frame["area_bostader"].notna().all()
+    housing = "Ökat bostadsbyggande och upprustning av bostadsområden (poäng 0–1)"
+    assert frame[housing].notna().all() and frame[housing].between(0, 1).all()
+    assert "score" not in frame and "level" not in frame  # words, not codes
+    assert set(frame["nivå"]) <= {"EU", "Nationell", "Regional", "Lokal"}
+    assert not set(frame["dokumenttyp"]) & {"report", "press_release", "law"}
+    assert "Regeringen.se – pressmeddelanden och remisser" in set(frame["källa"])
+    assert not set(frame["källa"]) & {"regeringen", "eurlex", "riksdagen"}  # names, not ids
     xlsx = pd.read_excel(io.BytesIO(client.get("/export.xlsx", params=params).content))
-    assert sorted(xlsx["id"]) == ids
+    assert sorted(xlsx["id"]) == ids and "titel" in xlsx
     parquet = pd.read_parquet(io.BytesIO(client.get("/export.parquet", params=params).content))
     assert sorted(parquet["id"]) == ids
     assert str(parquet["published"].dropna().iloc[0])[:2] == "20"
@@ -369,7 +377,7 @@ def test_export_is_capped_and_says_so(env, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(exports, "EXPORT_CAP", 5)
     response = client.get("/export.csv")
     assert response.headers["x-export-truncated"] == "first 5 of 74 matches"
-    assert len(pd.read_csv(io.BytesIO(response.content), encoding="utf-8-sig")) == 5
+    assert len(pd.read_csv(io.BytesIO(response.content), encoding="utf-8-sig", sep=";")) == 5
 
 
 def test_spreadsheet_exports_do_not_run_formulas(env) -> None:
@@ -486,3 +494,11 @@ def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
             ("miljo", "Per")]
     finally:
         store.close()
+
+
+def test_source_filters_show_the_sources_names(env) -> None:
+    client, *_ = env
+    page = client.get("/", headers=HTML).text
+    assert "Regeringen.se – pressmeddelanden och remisser" in page  # not "regeringen"
+    assert re.search(r'name="source"\s+value="regeringen"', page)  # the filter sends the id
+    assert ">regeringen<" not in page.replace(" ", "").replace("\n", "")

@@ -7,10 +7,13 @@ option value is a one-line error and exit status 1, like every other command."""
 from __future__ import annotations
 
 import csv
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -30,31 +33,55 @@ Format = Literal["table", "csv", "json"]
 CSV_FIELDS = ("id", "published", "deadline", "level", "doc_type", "source", "publisher",
               "language", "title", "url", "score", "areas", "snippet")
 
-# Options shared by `search`, `watch add`, `watch edit` and `watch preview`.
-SemanticOpt = Annotated[str | None, typer.Option(
-    "--semantic", "-s", help="A question in plain language, matched by meaning.")]
-AreaOpt = Annotated[list[str] | None, typer.Option(
-    "--area", "-a", help="Focus-area id (repeatable): arbetsmarknad, migration, utbildning, "
-    "transport, bostader, miljo.")]
-MinScoreOpt = Annotated[float | None, typer.Option(
-    "--min-score", help="Minimum label score within the areas.")]
-LevelOpt = Annotated[list[str] | None, typer.Option(
-    "--level", "-l", help="eu, national, regional or local (repeatable).")]
-SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Source id (repeatable).")]
-PublisherOpt = Annotated[list[str] | None, typer.Option(
-    "--publisher", help="Publisher name (repeatable).")]
-TypeOpt = Annotated[list[str] | None, typer.Option(
-    "--type", "-t", help="Document type, e.g. remiss, sou, proposition (repeatable).")]
-LanguageOpt = Annotated[list[str] | None, typer.Option(
-    "--language", help="Language code, e.g. sv, en, da (repeatable).")]
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="Published on or after this date (YYYY-MM-DD).")]
-UntilOpt = Annotated[str | None, typer.Option(
-    "--until", help="Published on or before this date (YYYY-MM-DD).")]
-StakeholderOpt = Annotated[list[str] | None, typer.Option(
-    "--stakeholder", help="Organisation named in the document (repeatable).")]
-OpenOpt = Annotated[bool | None, typer.Option(
-    "--open-deadline/--any-deadline", help="Only documents whose deadline is still open.")]
+# The search filters, shared by `search`, `watch add`, `watch edit` and `watch preview`:
+# defined once here and added to each command's signature by `with_filters`.
+FILTER_OPTIONS: dict[str, Any] = {
+    "semantic": Annotated[str | None, typer.Option(
+        "--semantic", "-s", help="A question in plain language, matched by meaning.")],
+    "area": Annotated[list[str] | None, typer.Option(
+        "--area", "-a", help="Focus-area id (repeatable): arbetsmarknad, migration, "
+        "utbildning, transport, bostader, miljo.")],
+    "min_score": Annotated[float | None, typer.Option(
+        "--min-score", help="Minimum label score within the areas.")],
+    "level": Annotated[list[str] | None, typer.Option(
+        "--level", "-l", help="eu, national, regional or local (repeatable).")],
+    "source": Annotated[list[str] | None, typer.Option(
+        "--source", help="Source id (repeatable).")],
+    "publisher": Annotated[list[str] | None, typer.Option(
+        "--publisher", help="Publisher name (repeatable).")],
+    "doc_type": Annotated[list[str] | None, typer.Option(
+        "--type", "-t", help="Document type, e.g. remiss, sou, proposition (repeatable).")],
+    "language": Annotated[list[str] | None, typer.Option(
+        "--language", help="Language code, e.g. sv, en, da (repeatable).")],
+    "since": Annotated[str | None, typer.Option(
+        "--since", help="Published on or after this date (YYYY-MM-DD).")],
+    "until": Annotated[str | None, typer.Option(
+        "--until", help="Published on or before this date (YYYY-MM-DD).")],
+    "stakeholder": Annotated[list[str] | None, typer.Option(
+        "--stakeholder", help="Organisation named in the document (repeatable).")],
+    "open_deadline": Annotated[bool | None, typer.Option(
+        "--open-deadline/--any-deadline", help="Only documents whose deadline is still open.")],
+}
+
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the search filter options: Typer reads them from the signature, and
+    the command receives them together as `filters` (option name -> value or None)."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "filters"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                annotation=annotation)
+              for name, annotation in FILTER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        filters = {name: kwargs.pop(name, None) for name in FILTER_OPTIONS}
+        return command(*args, filters=filters, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**{k: v for k, v in command.__annotations__.items()
+                                  if k != "filters"}, **FILTER_OPTIONS}
+    return wrapper
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -78,12 +105,14 @@ def _check_areas(areas: list[str]) -> None:
         raise fail(f"--area: unknown focus area {unknown[0]!r}: use one of {', '.join(known)}")
 
 
-def _fields(text: str | None, semantic: str | None, area: list[str] | None,
-            min_score: float | None, level: list[str] | None, source: list[str] | None,
-            publisher: list[str] | None, doc_type: list[str] | None,
-            language: list[str] | None, since: str | None, until: str | None,
-            stakeholder: list[str] | None, open_deadline: bool | None) -> dict:
+def _fields(text: str | None, filters: dict[str, Any]) -> dict:
     """The options given (None = not given), as SearchQuery fields."""
+    f = {name: filters.get(name) for name in FILTER_OPTIONS}
+    semantic, area, min_score, level, source = (f["semantic"], f["area"], f["min_score"],
+                                                f["level"], f["source"])
+    publisher, doc_type, language, since, until = (f["publisher"], f["doc_type"],
+                                                   f["language"], f["since"], f["until"])
+    stakeholder, open_deadline = f["stakeholder"], f["open_deadline"]
     fields: dict = {"text": text, "semantic": semantic, "areas": area, "min_score": min_score,
                     "levels": level, "sources": source, "publishers": publisher,
                     "doc_types": doc_type, "languages": language,
@@ -113,26 +142,16 @@ def _open_store() -> Store:
 
 
 @app.command("search")
+@with_filters
 def search_command(
     text: Annotated[str, typer.Argument(help="Words to find (Swedish-aware).")] = "",
-    semantic: SemanticOpt = None,
-    area: AreaOpt = None,
-    min_score: MinScoreOpt = None,
-    level: LevelOpt = None,
-    source: SourceOpt = None,
-    publisher: PublisherOpt = None,
-    doc_type: TypeOpt = None,
-    language: LanguageOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    stakeholder: StakeholderOpt = None,
-    open_deadline: OpenOpt = None,
     sort: Annotated[str, typer.Option(help="relevance or date.")] = "relevance",
     page: Annotated[int, typer.Option(help="Page number, from 1.")] = 1,
     per_page: Annotated[int, typer.Option(help="Hits per page, 1-200.")] = 20,
     every: Annotated[bool, typer.Option(
         "--all", help="Every match instead of one page (for csv / json exports).")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Search the stored documents: words, meaning (--semantic) or both, with filters.
 
@@ -142,8 +161,7 @@ def search_command(
         raise fail(f"--format: {fmt!r}: use table, csv or json")
     if sort not in ("relevance", "date"):
         raise fail(f"--sort: {sort!r}: use relevance or date")
-    query = _query(_fields(text, semantic, area, min_score, level, source, publisher,
-                           doc_type, language, since, until, stakeholder, open_deadline),
+    query = _query(_fields(text, filters or {}),
                    sort=sort, page=page, per_page=per_page)
     store = _open_store()
     try:
@@ -177,6 +195,8 @@ def _print(result: SearchResult, fmt: str) -> None:
         return
     if result.message:
         console.print(f"[yellow]{result.message}[/]")
+    elif result.searched.terms:
+        console.print(f"[dim]searched:[/] {result.searched.describe()}")
     if result.hits:
         console.print(_hits_table(result.hits))
     pages = max(1, -(-result.total // result.per_page))
@@ -213,22 +233,12 @@ def _hits_table(hits: list[Hit], title: str | None = None) -> Table:
 
 
 @watch_app.command("add")
+@with_filters
 def watch_add(
     name: Annotated[str, typer.Argument(help="The watch's name, e.g. 'Nya Malmö hamn'.")],
     text: Annotated[str, typer.Option("--text", help="Words to find.")] = "",
-    semantic: SemanticOpt = None,
-    area: AreaOpt = None,
-    min_score: MinScoreOpt = None,
-    level: LevelOpt = None,
-    source: SourceOpt = None,
-    publisher: PublisherOpt = None,
-    doc_type: TypeOpt = None,
-    language: LanguageOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    stakeholder: StakeholderOpt = None,
-    open_deadline: OpenOpt = None,
     description: Annotated[str, typer.Option(help="What the watch follows.")] = "",
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Save a search as a watch and record what it matches among the stored documents.
 
@@ -236,8 +246,7 @@ def watch_add(
     """
     from omvarld.search.watches import create
 
-    query = _query(_fields(text, semantic, area, min_score, level, source, publisher,
-                           doc_type, language, since, until, stakeholder, open_deadline))
+    query = _query(_fields(text, filters or {}))
     store = _open_store()
     with errors():
         watch = create(store, name, query, description=description)
@@ -290,22 +299,12 @@ def watch_show(
 
 
 @watch_app.command("preview")
+@with_filters
 def watch_preview(
     name: Annotated[str | None, typer.Argument(help="A saved watch (or give a query).")] = None,
     text: Annotated[str | None, typer.Option("--text", help="Words to find.")] = None,
-    semantic: SemanticOpt = None,
-    area: AreaOpt = None,
-    min_score: MinScoreOpt = None,
-    level: LevelOpt = None,
-    source: SourceOpt = None,
-    publisher: PublisherOpt = None,
-    doc_type: TypeOpt = None,
-    language: LanguageOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    stakeholder: StakeholderOpt = None,
-    open_deadline: OpenOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """What a watch — saved, or saved with these changes, or a new query — would match
     among the stored documents, without saving anything.
@@ -314,8 +313,7 @@ def watch_preview(
     """
     from omvarld.search.watches import get, preview
 
-    fields = _fields(text, semantic, area, min_score, level, source, publisher, doc_type,
-                     language, since, until, stakeholder, open_deadline)
+    fields = _fields(text, filters or {})
     store = _open_store()
     try:
         base = {}
@@ -329,23 +327,13 @@ def watch_preview(
 
 
 @watch_app.command("edit")
+@with_filters
 def watch_edit(
     name: Annotated[str, typer.Argument(help="The watch's name.")],
     text: Annotated[str | None, typer.Option("--text", help="Words to find.")] = None,
-    semantic: SemanticOpt = None,
-    area: AreaOpt = None,
-    min_score: MinScoreOpt = None,
-    level: LevelOpt = None,
-    source: SourceOpt = None,
-    publisher: PublisherOpt = None,
-    doc_type: TypeOpt = None,
-    language: LanguageOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    stakeholder: StakeholderOpt = None,
-    open_deadline: OpenOpt = None,
     rename: Annotated[str | None, typer.Option(help="A new name.")] = None,
     description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Change a watch (only the options given) and re-apply it to everything stored.
 
@@ -353,8 +341,7 @@ def watch_edit(
     """
     from omvarld.search.watches import edit, get
 
-    fields = _fields(text, semantic, area, min_score, level, source, publisher, doc_type,
-                     language, since, until, stakeholder, open_deadline)
+    fields = _fields(text, filters or {})
     store = _open_store()
     try:
         with errors():

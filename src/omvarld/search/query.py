@@ -5,9 +5,11 @@ the pandas API and watches all use.
 Why it is built this way:
 
 * The two index lookups that depend on the database go through two Store hooks,
-  `Store.fulltext` (stemmed FTS5 on SQLite, the Swedish text-search configuration on
-  PostgreSQL; higher-is-better scores) and `Store.nearest` (exact cosine over an
-  in-memory matrix on SQLite, pgvector on PostgreSQL). Everything else is portable.
+  `Store.fulltext` (the same folded, stemmed search terms on both stores: FTS5 on
+  SQLite, a tsvector on PostgreSQL; higher-is-better scores) and `Store.nearest` (exact
+  cosine over an in-memory matrix on SQLite, pgvector on PostgreSQL). Everything else
+  is portable. The query is parsed and given its cross-lingual equivalents here
+  (`text_query`), so the CLI, the web app, the API and Datasette search alike.
 * Filters and facets need, for every match, a handful of small columns (level, source,
   publisher, type, language, date, deadline, accepted areas, stakeholders). Counting
   eight facets over 50,000 matches with GROUP BY queries would take far longer than
@@ -39,9 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from omvarld.search.lexicon import default_lexicon, expand
 from omvarld.store import Store
-from omvarld.store.sqlite import QUERY_LANGUAGES, stem_words
 from omvarld.store.tables import DocumentRow, DocumentStakeholderRow, LabelRow
+from omvarld.store.textsearch import QUERY_LANGUAGES, TextQuery, parse, stem_words
 
 if TYPE_CHECKING:
     from omvarld.nlp.encoder import Encoder
@@ -50,9 +53,17 @@ log = logging.getLogger(__name__)
 
 FACETS = ("area", "level", "source", "publisher", "doc_type", "language", "stakeholder",
           "open_deadline")
-# How many documents a semantic query matches: the nearest ones passing the filters
-# (cosines of the E5 model bunch together, so an absolute cut-off would mean nothing).
+# At most this many documents match a semantic query: the nearest passing the filters,
+# down to the query's relevance cut-off (`_cutoff`).
 SEMANTIC_MATCHES = 200
+# The cut-off: within this much of the best match's similarity (adjusted for language)...
+SEMANTIC_MARGIN = 0.05
+# ... and this many standard deviations above the mean of the documents compared.
+SEMANTIC_SPREAD = 1.0
+# Language centroids (`_language_offsets`): vectors sampled per language, and the fewest
+# a language needs to get an offset.
+CENTROID_SAMPLE = 300
+CENTROID_MIN = 3
 # Reciprocal-rank fusion constant for the combined (hybrid) mode.
 RRF_K = 60
 STAKEHOLDER_FACET_SIZE = 25
@@ -117,6 +128,35 @@ class Hit(BaseModel):
     responsible: str | None = None  # the ministry or committee (migration 0007)
 
 
+class Searched(BaseModel):
+    """What was searched, as the stores saw it: the reader's answer to "why nothing?"."""
+
+    # each required group of words as its search terms (stemmed, folded; `*` a prefix;
+    # alternatives joined by "|"), e.g. "klimat|climat|klima*"
+    terms: list[str] = []
+    excluded: list[str] = []
+    # the words of other languages added from the search lexicon, per group
+    equivalents: list[list[str]] = []
+    # the filters applied, as "name: value, value"
+    filters: list[str] = []
+    # semantic search: the lowest adjusted similarity kept, and how many of the
+    # documents allowed by the filters were compared
+    semantic_cutoff: float | None = None
+    semantic_compared: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.terms:
+            parts.append("sökte " + " OCH ".join(f"({t})" for t in self.terms))
+        if self.excluded:
+            parts.append("utom " + ", ".join(self.excluded))
+        if self.semantic_cutoff is not None:
+            parts.append(f"betydelse med likhet minst {self.semantic_cutoff:.3f}")
+        if self.filters:
+            parts.append("filter: " + "; ".join(self.filters))
+        return ", ".join(parts)
+
+
 class SearchResult(BaseModel):
     query: SearchQuery
     hits: list[Hit]
@@ -127,20 +167,22 @@ class SearchResult(BaseModel):
     # "open_deadline" has the values "true" and "false"; "stakeholder" the most named.
     facets: dict[str, dict[str, int]]
     message: str | None = None
+    searched: Searched = Searched()
 
 
 def search(store: Store, query: SearchQuery, *, encoder: Encoder | None = None
            ) -> SearchResult:
     """Run `query` over `store`: one page of hits, the total and the facets."""
     index = _index(store)
-    positions, scores, message = _match(store, index, query, encoder)
+    searched = Searched(filters=_filters(query))
+    positions, scores, message = _match(store, index, query, encoder, searched)
     order = _order(index, positions, scores, query)
     start = (query.page - 1) * query.per_page
     page = order[start : start + query.per_page]
     hits = _hits(store, index.ids[positions[page]], scores[page], query)
     return SearchResult(query=query, hits=hits, total=len(positions), page=query.page,
                         per_page=query.per_page, facets=_facets(index, positions),
-                        message=message)
+                        message=message, searched=searched)
 
 
 def search_ids(store: Store, query: SearchQuery, *, encoder: Encoder | None = None
@@ -148,7 +190,7 @@ def search_ids(store: Store, query: SearchQuery, *, encoder: Encoder | None = No
     """Every match of `query` as (document id, score) in the query's order, no paging:
     what watches record and what the pandas API reads."""
     index = _index(store)
-    positions, scores, message = _match(store, index, query, encoder)
+    positions, scores, message = _match(store, index, query, encoder, Searched())
     order = _order(index, positions, scores, query)
     ids = index.ids[positions[order]]
     return [(int(i), float(s)) for i, s in zip(ids, scores[order], strict=True)], message
@@ -193,9 +235,10 @@ def hits(store: Store, ids: Sequence[int], scores: Sequence[float] | None = None
 # -- matching -----------------------------------------------------------------------------
 
 
-def _match(store: Store, index: _Index, query: SearchQuery, encoder: Encoder | None
-           ) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """(positions in the store's index, scores, message) of every match, unordered."""
+def _match(store: Store, index: _Index, query: SearchQuery, encoder: Encoder | None,
+           searched: Searched) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """(positions in the store's index, scores, message) of every match, unordered.
+    Words and meaning together: the documents matching both, ranked by both."""
     mask = _filter_mask(index, query)
     mode = query.mode
     empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
@@ -207,43 +250,82 @@ def _match(store: Store, index: _Index, query: SearchQuery, encoder: Encoder | N
     messages: list[str] = []
     ranked: list[tuple[np.ndarray, np.ndarray]] = []
     if mode in ("fulltext", "hybrid"):
-        found = _fulltext(store, index, mask, query.text, messages)
-        if found is not None:
-            ranked.append(found)
+        found = _fulltext(store, index, mask, query.text, messages, searched)
+        if found is None:
+            return *empty, "; ".join(messages) or None
+        ranked.append(found)
+        if mode == "hybrid":  # meaning ranks (and cuts) among the documents with the words
+            mask = np.zeros_like(mask)
+            mask[found[0]] = True
     if mode in ("semantic", "hybrid"):
-        found = _semantic(store, index, mask, query.semantic, encoder, messages)
-        if found is not None:
-            ranked.append(found)
-    message = "; ".join(messages) or None
-    if not ranked:
-        return *empty, message
-    if len(ranked) == 1:
-        return ranked[0][0], ranked[0][1], message
-    return *_fuse(ranked), message
+        found = _semantic(store, index, mask, query.semantic, encoder, messages, searched)
+        if found is None:  # no model, say: the words' matches, with the reason
+            return *(ranked[0] if ranked else empty), "; ".join(messages) or None
+        ranked.append(found)
+    if len(ranked) == 2:
+        positions, scores = _fuse(ranked)
+    else:
+        positions, scores = ranked[0]
+    if not len(positions) and not messages:
+        messages.append(_nothing_found(searched))
+    return positions, scores, "; ".join(messages) or None
+
+
+def _nothing_found(searched: Searched) -> str:
+    return f"Inga dokument matchar ({searched.describe()})."
+
+
+def _filters(query: SearchQuery) -> list[str]:
+    out = []
+    for name, values in (("område", query.areas), ("nivå", query.levels),
+                         ("källa", query.sources), ("utgivare", query.publishers),
+                         ("dokumenttyp", query.doc_types), ("språk", query.languages),
+                         ("aktör", query.stakeholders)):
+        if values:
+            out.append(f"{name}: {', '.join(values)}")
+    if query.min_score is not None:
+        out.append(f"lägsta poäng: {query.min_score:g}")
+    if query.since:
+        out.append(f"från: {query.since.isoformat()}")
+    if query.until:
+        out.append(f"till: {query.until.isoformat()}")
+    if query.open_deadline:
+        out.append("öppen svarstid")
+    return out
+
+
+def text_query(text: str) -> TextQuery:
+    """`text` parsed for the stores, with the search lexicon's equivalents added."""
+    return expand(parse(text), default_lexicon())
 
 
 def _fulltext(store: Store, index: _Index, mask: np.ndarray, text: str,
-              messages: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    if not _WORD.search(text):
+              messages: list[str], searched: Searched
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    parsed = text_query(text)
+    searched.terms = parsed.describe()
+    searched.excluded = [str(t) for t in parsed.excluded]
+    searched.equivalents = [parsed.equivalents.get(n, []) for n in range(len(parsed.groups))]
+    if parsed.empty:
         messages.append(NO_WORDS)
         return None
     allowed = int(mask.sum())
     if allowed == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
     try:  # every match; the filters are applied here, on the mask
-        pairs = store.fulltext(text, max(len(index.ids), 1))
+        pairs = store.fulltext(parsed, max(len(index.ids), 1))
     except (SQLAlchemyError, ValueError) as exc:
         log.warning("full-text query %r failed: %s", text, exc)
         messages.append(FTS_FAILED)
         return None
-    if not pairs:
-        messages.append(NO_MATCH)
     return _to_positions(index, mask, pairs)
 
 
 def _semantic(store: Store, index: _Index, mask: np.ndarray, text: str,
-              encoder: Encoder | None, messages: list[str]
+              encoder: Encoder | None, messages: list[str], searched: Searched
               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The documents close enough in meaning, by the similarity adjusted for the
+    documents' language (`_language_offsets`), down to the relevance cut-off."""
     if not _WORD.search(text):
         messages.append(NO_WORDS)
         return None
@@ -267,15 +349,93 @@ def _semantic(store: Store, index: _Index, mask: np.ndarray, text: str,
             if len(positions) >= want or len(pairs) < k or k >= len(index.ids):
                 break
             k *= 8
+        offsets = _language_offsets(store, index, vector, encoder.model_id)
     except (SQLAlchemyError, ValueError) as exc:
         log.warning("semantic query failed: %s", exc)
         messages.append(SEMANTIC_FAILED)
         return None
-    if not pairs:
+    if not pairs:  # nothing to compare with: not a search by meaning at all
         messages.append(f"no document has been embedded with {encoder.model_id} yet: "
                         "run `omvarld classify`")
-    order = np.argsort(-scores, kind="stable")[:want]
+        return None
+    if offsets is not None:
+        scores = scores - offsets[index.columns["language"].values[positions]]
+    cutoff = _cutoff(scores)
+    searched.semantic_cutoff = round(cutoff, 4)
+    searched.semantic_compared = len(scores)
+    keep = np.flatnonzero(scores >= cutoff)
+    order = keep[np.argsort(-scores[keep], kind="stable")][:want]
     return positions[order], scores[order]
+
+
+def _cutoff(scores: np.ndarray) -> float:
+    """The relevance cut-off of one semantic query: within `SEMANTIC_MARGIN` of the best
+    match, and at least `SEMANTIC_SPREAD` standard deviations above the mean of the
+    documents compared (E5's cosines bunch together: only the distance from the best and
+    from the crowd tells a relevant document)."""
+    if not len(scores):
+        return 0.0
+    best = float(scores.max())
+    crowd = float(scores.mean() + SEMANTIC_SPREAD * scores.std()) if len(scores) > 5 else -1.0
+    return min(best, max(best - SEMANTIC_MARGIN, crowd))
+
+
+_offsets_cache: weakref.WeakKeyDictionary[Store, tuple[tuple, str, dict]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _language_offsets(store: Store, index: _Index, vector: np.ndarray, model_id: str
+                      ) -> np.ndarray | None:
+    """Per language code of `index`: how much closer the query is to that language's
+    average document than to the average document of every language. The E5 model puts
+    a query nearer to texts in its own language; subtracting this offset from each
+    document's cosine ranks a Danish bill on the matter beside the Swedish ones. The
+    averages come from up to `CENTROID_SAMPLE` stored vectors per language, read once
+    per version of the store."""
+    cached = _offsets_cache.get(store)
+    if cached is not None and cached[0] == index.version and cached[1] == model_id:
+        centroids = cached[2]
+    else:
+        centroids = _centroids(store, index, model_id)
+        _offsets_cache[store] = (index.version, model_id, centroids)
+    if len(centroids) < 2:
+        return None
+    query = np.asarray(vector, dtype=np.float32).ravel()
+    query = query / max(float(np.linalg.norm(query)), 1e-12)
+    closeness = {code: float(c @ query) for code, c in centroids.items()}
+    overall = float(np.mean(list(closeness.values())))
+    offsets = np.zeros(len(index.columns["language"].labels))
+    for code, value in closeness.items():
+        offsets[code] = value - overall
+    return offsets
+
+
+def _centroids(store: Store, index: _Index, model_id: str) -> dict[int, np.ndarray]:
+    column = index.columns["language"]
+    rng = np.random.default_rng(0)
+    wanted: dict[int, list[int]] = {}
+    for code in range(len(column.labels)):
+        members = np.flatnonzero(column.values == code)
+        if len(members) >= CENTROID_MIN:
+            chosen = rng.choice(members, min(CENTROID_SAMPLE, len(members)), replace=False)
+            wanted[code] = [int(i) for i in index.ids[chosen]]
+    if len(wanted) < 2:
+        return {}
+    every = [i for ids in wanted.values() for i in ids]
+    hashes: dict[int, str] = {}
+    with store.session() as s:
+        for start in range(0, len(every), 500):
+            hashes.update(s.execute(select(DocumentRow.id, DocumentRow.content_hash).where(
+                DocumentRow.id.in_(every[start : start + 500]))).tuples().all())
+    vectors = store.embeddings(hashes.values(), model_id)
+    out = {}
+    for code, ids in wanted.items():
+        found = [vectors[hashes[i]] for i in ids if hashes.get(i) in vectors]
+        if len(found) >= CENTROID_MIN:
+            matrix = np.stack(found).astype(np.float32)
+            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+            out[code] = matrix.mean(axis=0)
+    return out
 
 
 def _to_positions(index: _Index, mask: np.ndarray, pairs: Sequence[tuple[int, float]]
@@ -294,16 +454,18 @@ def _to_positions(index: _Index, mask: np.ndarray, pairs: Sequence[tuple[int, fl
 
 
 def _fuse(ranked: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Reciprocal-rank fusion: each list adds 1/(RRF_K + rank) to a document's score;
-    the union of both lists matches."""
-    positions = np.concatenate([p for p, _ in ranked])
-    gains = np.concatenate([
-        1.0 / (RRF_K + 1 + np.argsort(np.argsort(-scores, kind="stable"), kind="stable"))
-        for _, scores in ranked])
-    union, inverse = np.unique(positions, return_inverse=True)
-    fused = np.zeros(len(union))
-    np.add.at(fused, inverse, gains)
-    return union, fused
+    """Reciprocal-rank fusion over the documents in every list (words and meaning
+    narrow each other): each list adds 1/(RRF_K + rank) to a document's score."""
+    common = ranked[0][0]
+    for positions, _ in ranked[1:]:
+        common = np.intersect1d(common, positions)
+    fused = np.zeros(len(common))
+    for positions, scores in ranked:
+        rank = np.empty(len(positions), dtype=np.int64)
+        rank[np.argsort(-scores, kind="stable")] = np.arange(len(positions))
+        at = dict(zip(positions.tolist(), rank.tolist(), strict=True))
+        fused += 1.0 / (RRF_K + 1 + np.array([at[p] for p in common.tolist()], dtype=np.float64))
+    return common, fused
 
 
 def _filter_mask(index: _Index, query: SearchQuery) -> np.ndarray:

@@ -36,6 +36,7 @@ from omvarld.store.tables import (
     FeedbackRow,
     LabelRow,
 )
+from omvarld.store.textsearch import TextQuery, parse
 from omvarld.store.vectors import exact_nearest
 
 log = logging.getLogger(__name__)
@@ -190,10 +191,13 @@ class Store:
 
     def _index_for_search(self, session: Session, row: DocumentRow) -> None:
         """Search hook, run where a document is saved (new or changed), in the same
-        transaction: on SQLite its Snowball-stemmed title and text go into the stemmed
-        FTS5 table (a trigger cannot stem). A no-op where the database stems by itself."""
+        transaction: its folded search terms (`omvarld.store.textsearch`) go into the
+        stemmed FTS5 table on SQLite, the terms' tsvector on PostgreSQL (neither a trigger
+        nor a generated column can call the stemmer)."""
         if self.is_sqlite:
             sqlite_only.index_stemmed(session, row.id, row.title, row.text, row.language)
+        else:
+            postgres_only.index_terms(session, row.id, row.title, row.text, row.language)
 
     def document(self, doc_id: int) -> DocumentRow | None:
         with self.session() as s:
@@ -280,21 +284,24 @@ class Store:
                 .order_by(DocumentRow.deadline, DocumentRow.id)
             ))
 
-    def fulltext(self, query: str, limit: int = 50,
+    def fulltext(self, query: str | TextQuery, limit: int = 50,
                  ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """Search hook: documents matching the free text `query`, Swedish-aware (words
-        stemmed; a word typed as an operator or a quote is only a word, never a syntax
-        error), all words required, the last also as a prefix.
+        """Search hook: documents matching `query` — free text, or a query parsed (and
+        perhaps given cross-lingual equivalents) by `textsearch.parse` — over the folded
+        search terms (stemmed per language; "Öresund" = "Øresund"; words, "phrases",
+        `OR` and `-word`; anything else typed is a space, never a syntax error), all
+        groups required, the last word also as a prefix.
 
         Returns up to `limit` (document id, score) pairs, best first; the score is
         **higher-is-better** (SQLite: -bm25 with the title weighted 3:1, or, when more
         than `sqlite.RANK_ALL` documents match, 1.0 with every word in the title and 0.0
-        without; PostgreSQL: ts_rank with the Swedish configuration). `ids` restricts the
-        answer to those documents. A query with no word in it gives []."""
+        without; PostgreSQL: ts_rank_cd, title weighted A). `ids` restricts the answer
+        to those documents. A query with no word in it gives []."""
+        parsed = parse(query) if isinstance(query, str) else query
         with self.engine.connect() as conn:
             if self.is_sqlite:
-                return sqlite_only.search_stemmed(conn, query, limit, ids)
-            return postgres_only.search_ids(conn, query, limit, ids)
+                return sqlite_only.search_stemmed(conn, parsed, limit, ids)
+            return postgres_only.search_terms(conn, parsed, limit, ids)
 
     def nearest(self, vector: np.ndarray, model_id: str, k: int) -> list[tuple[int, float]]:
         """Search hook: the `k` documents whose stored vector (model `model_id`, for their

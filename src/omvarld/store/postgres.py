@@ -1,12 +1,12 @@
 """Every PostgreSQL-only statement of the store, in one place: the counterpart of
 `omvarld.store.sqlite`.
 
-Full-text search: a generated `tsvector` column on `documents`, built with the text
-search configuration of the document's own language (Swedish, English, Danish; `simple`
-for anything else) and a GIN index over it. A query is parsed once per configuration and
-each document is matched against the parse made with its own language's configuration,
-so a Swedish query word is stemmed as Swedish for Swedish documents and as English for
-English ones.
+Full-text search: a `tsvector` column on `documents` holding the document's folded search
+terms (stemmed in its own language and folded across the Nordic spellings in Python, the
+same terms as SQLite's index: `omvarld.store.textsearch`), title weighted above text, and
+a GIN index over it (revision 0008; before it, a column generated with the text search
+configuration of the document's language, which could not fold "Öresund" and "Øresund"
+together).
 
 Vectors: where the pgvector extension can be created (managed PostgreSQL services offer
 it), `embeddings` gains a `vector` column filled beside the float32 blob and an HNSW index
@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from omvarld.store.textsearch import TextQuery, index_text, tsquery_expression
 
 log = logging.getLogger(__name__)
 
@@ -70,41 +73,70 @@ def drop_fulltext(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE documents DROP COLUMN IF EXISTS {TSV_COLUMN}"))
 
 
-def search_ids(
-    conn: Connection, user_query: str, limit: int = 50, ids: Sequence[int] | None = None
-) -> list[tuple[int, float]]:
-    """Document ids matching `user_query`, best first, with `ts_rank_cd` scores (higher is
-    better). `websearch_to_tsquery` accepts anything a user types ("quoted phrases",
-    `or`, `-word`) and never raises on bad syntax; a query of stop words only matches
-    nothing."""
-    user_query = user_query.replace("\x00", " ").strip()
-    if not user_query or (ids is not None and not ids):
+# -- folded search terms (revision 0008) ------------------------------------------------
+# The same terms as SQLite's stemmed table (`omvarld.store.textsearch`): stemmed in the
+# document's language and folded in Python, stored as a plain tsvector of the `simple`
+# configuration (which only splits and lower-cases), title weighted A and text B. A query
+# is compiled to a tsquery of the same terms, so both stores match the same documents.
+
+_TERMS_VECTOR = ("setweight(to_tsvector('simple', :title), 'A') || "
+                 "setweight(to_tsvector('simple', :text), 'B')")
+
+
+def create_terms_fulltext(conn: Connection) -> None:
+    """Replace the generated per-language column by a tsvector of folded terms (filled
+    by `index_terms` where a document is saved) and its GIN index."""
+    drop_fulltext(conn)
+    conn.execute(text(f"ALTER TABLE documents ADD COLUMN {TSV_COLUMN} tsvector"))
+    conn.execute(text(
+        f"CREATE INDEX IF NOT EXISTS {TSV_INDEX} ON documents USING gin ({TSV_COLUMN})"))
+
+
+def _terms_row(doc_id: int, title: str | None, body: str | None, language: str | None
+               ) -> dict[str, object]:
+    return {"id": int(doc_id), "title": index_text(title, language),
+            "text": index_text((body or "")[:TEXT_CHARS], language)}
+
+
+def index_terms(conn: Any, doc_id: int, title: str | None, body: str | None,
+                language: str | None) -> None:
+    """(Re-)index one document's folded terms; `conn` is a Connection or Session inside
+    the transaction that saves it."""
+    conn.execute(text(f"UPDATE documents SET {TSV_COLUMN} = {_TERMS_VECTOR} WHERE id = :id"),
+                 _terms_row(doc_id, title, body, language))
+
+
+def fill_terms(conn: Connection, batch: int = 500, everything: bool = False) -> int:
+    """Index the folded terms of every document still without them (rows copied by
+    `omvarld db migrate-from`), or of every document (a migration's backfill)."""
+    last, done = 0, 0
+    where = "" if everything else f"AND {TSV_COLUMN} IS NULL"
+    while True:
+        rows = conn.execute(text(
+            f"SELECT id, title, left(text, {TEXT_CHARS}), language FROM documents "
+            f"WHERE id > :last {where} ORDER BY id LIMIT :n"), {"last": last, "n": batch}).all()
+        if not rows:
+            return done
+        conn.execute(text(f"UPDATE documents SET {TSV_COLUMN} = {_TERMS_VECTOR} "
+                          "WHERE id = :id"), [_terms_row(*r) for r in rows])
+        last, done = rows[-1][0], done + len(rows)
+
+
+def search_terms(conn: Connection, query: TextQuery, limit: int = 50,
+                 ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
+    """(document id, ts_rank_cd) best first, higher is better, for a parsed query."""
+    expression = tsquery_expression(query)
+    if expression is None or (ids is not None and not ids):
         return []
-    configs = {**{lang: cfg for lang, cfg in TS_CONFIGS.items()}, "": FALLBACK_CONFIG}
-    queries = ", ".join(
-        f"websearch_to_tsquery('{cfg}', :q) AS q_{cfg}" for cfg in dict.fromkeys(configs.values())
-    )
-    known = ", ".join(f"'{lang}'" for lang in TS_CONFIGS)
-    matches = " OR ".join(
-        [f"(d.language = '{lang}' AND d.{TSV_COLUMN} @@ q.q_{cfg})"
-         for lang, cfg in TS_CONFIGS.items()]
-        + [f"(d.language NOT IN ({known}) AND d.{TSV_COLUMN} @@ q.q_{FALLBACK_CONFIG})"]
-    )
-    rank_query = "CASE d.language " + " ".join(
-        f"WHEN '{lang}' THEN q.q_{cfg}" for lang, cfg in TS_CONFIGS.items()
-    ) + f" ELSE q.q_{FALLBACK_CONFIG} END"
     where_ids = "AND d.id = ANY(:ids)" if ids is not None else ""
-    params: dict[str, object] = {"q": user_query, "limit": int(limit)}
+    params: dict[str, object] = {"q": expression, "limit": int(limit)}
     if ids is not None:
         params["ids"] = [int(i) for i in ids]
-    rows = conn.execute(
-        text(
-            f"SELECT d.id, ts_rank_cd(d.{TSV_COLUMN}, {rank_query}) AS rank "
-            f"FROM documents AS d, (SELECT {queries}) AS q "
-            f"WHERE ({matches}) {where_ids} ORDER BY rank DESC, d.id LIMIT :limit"
-        ),
-        params,
-    )
+    rows = conn.execute(text(
+        f"SELECT d.id, ts_rank_cd(d.{TSV_COLUMN}, q.q) AS rank "
+        f"FROM documents AS d, to_tsquery('simple', :q) AS q "
+        f"WHERE d.{TSV_COLUMN} @@ q.q {where_ids} ORDER BY rank DESC, d.id LIMIT :limit"
+    ), params)
     return [(int(r[0]), float(r[1])) for r in rows]
 
 

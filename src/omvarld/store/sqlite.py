@@ -17,6 +17,19 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from omvarld.store.textsearch import (
+    MAX_QUERY_WORDS,
+    QUERY_LANGUAGES,
+    SNOWBALL,
+    TextQuery,
+    fts5_expression,
+    index_text,
+    parse,
+    stem_words,
+)
+
+__all__ = ["MAX_QUERY_WORDS", "QUERY_LANGUAGES", "SNOWBALL", "stem_words"]
+
 FTS_TABLE = "documents_fts"
 
 _FTS_DDL = [
@@ -100,8 +113,9 @@ def search_ids(conn: Connection, user_query: str, limit: int = 50) -> list[tuple
 
 # -- Swedish-aware full-text and exact vector search (omvarld.search) -------------------
 # FTS5 cannot stem Swedish, and a trigger cannot call Python: the store writes each
-# document's Snowball-stemmed title and text into a second FTS5 table where it saves the
-# document (`index_stemmed`), and a query is stemmed the same way before it is matched.
+# document's search terms (Snowball-stemmed in its language, folded across the Nordic
+# spellings: `omvarld.store.textsearch`) into a second FTS5 table where it saves the
+# document (`index_stemmed`), and a query is turned into terms the same way.
 # The stemmed table keeps its own content, so a changed document is replaced by rowid
 # without recomputing its old stems.
 
@@ -120,50 +134,12 @@ _STEM_DROP = [
     f"DROP TABLE IF EXISTS {STEM_TABLE}",
 ]
 
-# Document language (ISO 639-1) → Snowball algorithm. Anything else is only lower-cased.
-SNOWBALL = {
-    "sv": "swedish", "en": "english", "da": "danish", "no": "norwegian", "nb": "norwegian",
-    "nn": "norwegian", "de": "german", "fi": "finnish", "fr": "french", "nl": "dutch",
-    "es": "spanish", "it": "italian", "pt": "portuguese", "pl": "polish",
-}
-# A query's language is unknown: each word is looked up in every form these languages
-# would have stemmed it to (and unstemmed, for documents of other languages).
-QUERY_LANGUAGES = ("sv", "en", "da")
-MAX_QUERY_WORDS = 32
-_stem_caches: dict[str, dict[str, str]] = {}
 
-
-def _stemmer(language: str | None) -> Any:
-    import snowballstemmer
-
-    algorithm = SNOWBALL.get((language or "").lower()[:2])
-    return snowballstemmer.stemmer(algorithm) if algorithm else None
-
-
-def stem_words(words: list[str], language: str | None) -> list[str]:
-    """Lower-cased Snowball stems of `words` for `language` (cached per word: the
-    vocabulary of a corpus is small next to its length)."""
-    key = SNOWBALL.get((language or "").lower()[:2], "")
-    cache = _stem_caches.setdefault(key, {})
-    stemmer = None
-    out = []
-    for word in words:
-        lowered = word.lower()
-        stem = cache.get(lowered)
-        if stem is None:
-            if key:
-                stemmer = stemmer or _stemmer(language)
-                stem = stemmer.stemWord(lowered)
-            else:
-                stem = lowered
-            if len(cache) < 500_000:
-                cache[lowered] = stem
-        out.append(stem)
-    return out
-
-
-def stem_text(value: str | None, language: str | None) -> str:
-    """`value` as space-separated stems: what the stemmed index holds."""
+def stem_text(value: str | None, language: str | None, folded: bool = True) -> str:
+    """`value` as space-separated search terms (`textsearch.index_text`): what the
+    stemmed index holds; `folded=False` gives the stems of revision 0004 (a downgrade)."""
+    if folded:
+        return index_text(value, language)
     return " ".join(stem_words(_TOKEN.findall(value or ""), language))
 
 
@@ -187,7 +163,7 @@ def index_stemmed(conn: Any, doc_id: int, title: str, body: str, language: str |
     )
 
 
-def reindex_stemmed(conn: Connection, batch: int = 500) -> int:
+def reindex_stemmed(conn: Connection, batch: int = 500, folded: bool = True) -> int:
     """Index every stored document in the stemmed table (a migration's backfill)."""
     conn.execute(text(f"DELETE FROM {STEM_TABLE}"))
     last, done = 0, 0
@@ -199,30 +175,17 @@ def reindex_stemmed(conn: Connection, batch: int = 500) -> int:
             return done
         conn.execute(
             text(f"INSERT INTO {STEM_TABLE}(rowid, title, text) VALUES (:id, :title, :text)"),
-            [{"id": r[0], "title": stem_text(r[1], r[3]), "text": stem_text(r[2], r[3])}
-             for r in rows],
+            [{"id": r[0], "title": stem_text(r[1], r[3], folded),
+              "text": stem_text(r[2], r[3], folded)} for r in rows],
         )
         last, done = rows[-1][0], done + len(rows)
 
 
 def stemmed_query(user_query: str) -> str | None:
-    """Free text as a safe FTS5 query over the stemmed table: each word becomes its
-    stems in the query languages, quoted (typed operators and quotes are only words),
-    OR-ed; all words required; the last word also a prefix when it has three letters
-    or more (a query typed as you go, and Swedish compounds: "bostad" finds
-    "bostadsbyggande")."""
-    words = _TOKEN.findall(user_query)[:MAX_QUERY_WORDS]
-    if not words:
-        return None
-    groups = []
-    for n, word in enumerate(words):
-        forms = {word.lower()}
-        for language in QUERY_LANGUAGES:
-            forms.update(stem_words([word], language))
-        prefix = n == len(words) - 1 and len(word) >= 3
-        terms = sorted(f'"{f}"*' if prefix else f'"{f}"' for f in forms if f)
-        groups.append("(" + " OR ".join(terms) + ")")
-    return " AND ".join(groups)
+    """Free text as a safe FTS5 query over the stemmed table (`textsearch.parse`): each
+    word becomes its folded stems in the query languages, OR-ed; all words required; the
+    last word also a prefix."""
+    return fts5_expression(parse(user_query))
 
 
 # Up to this many matches are ranked by bm25; more are ranked by whether all the words
@@ -231,7 +194,7 @@ def stemmed_query(user_query: str) -> str | None:
 RANK_ALL = 5000
 
 
-def search_stemmed(conn: Connection, user_query: str, limit: int,
+def search_stemmed(conn: Connection, query: str | TextQuery, limit: int,
                    ids: Any = None) -> list[tuple[int, float]]:
     """(document id, score) best first — higher is better — over the stemmed table.
 
@@ -240,13 +203,13 @@ def search_stemmed(conn: Connection, user_query: str, limit: int,
     0.0 for the rest (ties: newer id first; the caller may order ties by date). Only
     documents in `ids` when given — matched first, then kept: `rowid IN (…)` would make
     FTS5 evaluate the whole query once per listed id."""
-    query = stemmed_query(user_query)
-    if query is None:
+    expression = fts5_expression(parse(query) if isinstance(query, str) else query)
+    if expression is None:
         return []
     try:
-        return _search_stemmed(conn.connection.driver_connection, query, limit, ids)
+        return _search_stemmed(conn.connection.driver_connection, expression, limit, ids)
     except sqlite3.Error as exc:  # the raw driver's errors, as SQLAlchemy's
-        raise OperationalError("MATCH", {"q": query}, exc) from exc
+        raise OperationalError("MATCH", {"q": expression}, exc) from exc
 
 
 def _search_stemmed(raw: sqlite3.Connection, query: str, limit: int, ids: Any

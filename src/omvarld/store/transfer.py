@@ -129,6 +129,7 @@ def migrate_from_sqlite(
                                                      columns), copied=copied))
         with target.engine.begin() as conn:
             postgres_only.reset_sequences(conn, list(src_tables))
+            postgres_only.fill_terms(conn)  # the copied documents' folded search terms
             if postgres_only.has_vector_column(conn):
                 postgres_only.fill_vectors(conn)
         return checks

@@ -20,6 +20,13 @@ from typing import Any
 from omvarld.core.areas import FocusAreas
 
 FACETS = ["source", "level", "doc_type", "language"]
+# The plugin giving Datasette the web app's full-text search (`_sok=`, the query `sok`).
+PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"
+SEARCH_SQL = (
+    "SELECT d.id, d.title, d.publisher, d.source, d.level, d.doc_type, d.language, "
+    "d.published, d.url FROM documents_stem_fts f JOIN documents d ON d.id = f.rowid "
+    "WHERE documents_stem_fts MATCH omvarld_fts(:q) "
+    "ORDER BY bm25(documents_stem_fts, 3.0, 1.0), d.id")
 HIDDEN = ["alembic_version", "embeddings", "documents_stem_fts"]
 
 
@@ -34,10 +41,12 @@ def metadata(areas: FocusAreas, db_name: str) -> dict[str, Any]:
     tables: dict[str, Any] = {
         "documents": {
             "title": "Dokument",
-            "description": "Insamlade policydokument, ett per kanonisk URL. Fritextsök i "
-                           "titel och text; fasetter på källa, nivå, dokumenttyp och språk.",
+            "description": "Insamlade policydokument, ett per kanonisk URL. Sökrutan "
+                           "söker som webbappen: böjningar, å/ä/ö = æ/ø och motsvarande "
+                           "ord på svenska, danska och engelska (också ?_sok=ord och "
+                           "frågan ”sok”). Fasetter på källa, nivå, dokumenttyp och språk.",
             "label_column": "title",
-            "fts_table": "documents_fts",
+            "fts_table": "documents_stem_fts",
             "fts_pk": "id",
             "facets": FACETS,
             "sort_desc": "first_seen",
@@ -94,6 +103,13 @@ def metadata(areas: FocusAreas, db_name: str) -> dict[str, Any]:
         "databases": {db_name: {
             "tables": tables,
             "queries": {
+                "sok": {
+                    "title": "Sök som webbappen",
+                    "description": "Samma träffar som omvarld web och omvarld search för "
+                                   "orden i q: böjningar, stavningar (Öresund = Øresund) "
+                                   "och motsvarande ord på svenska, danska och engelska.",
+                    "sql": SEARCH_SQL,
+                },
                 "dokument_per_omrade": {
                     "title": "Dokument i ett fokusområde, nyast först",
                     "description": f"Ange område: {area_list}.",
@@ -123,5 +139,6 @@ def write_metadata(areas: FocusAreas, sqlite_path: Path, out: Path) -> Path:
 def serve_command(sqlite_path: Path, metadata_path: Path, host: str, port: int) -> list[str]:
     """The `datasette serve` command line (Datasette of this environment)."""
     return [sys.executable, "-m", "datasette", "serve", str(sqlite_path),
-            "--metadata", str(metadata_path), "--host", host, "--port", str(port),
+            "--metadata", str(metadata_path), "--plugins-dir", str(PLUGINS_DIR),
+            "--host", host, "--port", str(port),
             "--setting", "default_page_size", "50"]

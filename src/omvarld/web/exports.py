@@ -4,6 +4,12 @@ One DataFrame per export (pandas), one column per focus area holding the label s
 so that an analyst can pivot in Excel or pandas directly. At most `EXPORT_CAP` hits are
 written; the response says so in a header and the search page says it beside the links.
 
+The spreadsheets (CSV, Excel) are for reading: Swedish column names, level and document
+type in words, sources by name, one column per focus area named after it, and no
+relevance score (it only orders one search's hits and means nothing beside another's).
+The CSV is what Swedish Excel opens in columns when double-clicked: `;` between cells,
+decimal comma, UTF-8 with a BOM. Parquet, for pandas, keeps the codes and the score.
+
 CSV cells that begin with `=`, `+`, `-`, `@` (or a tab / carriage return), and Excel
 cells that begin with `=`, are prefixed with an apostrophe: scraped titles are untrusted
 and a spreadsheet would otherwise run them as formulas. Parquet keeps values as they are."""
@@ -31,6 +37,11 @@ MEDIA_TYPES: dict[str, str] = {
 COLUMNS = ["id", "title", "publisher", "source", "level", "doc_type", "language", "published",
            "deadline", "score", "url", "summary"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Column names of the spreadsheets; the area columns are named after the areas.
+SWEDISH_COLUMNS = {"id": "id", "title": "titel", "publisher": "utgivare", "source": "källa",
+                   "level": "nivå", "doc_type": "dokumenttyp", "language": "språk",
+                   "published": "publicerad", "deadline": "sista svarsdag", "url": "adress",
+                   "summary": "sammanfattning"}
 
 
 def collect_hits(run: Callable[[SearchQuery], SearchResult], query: SearchQuery,
@@ -66,6 +77,22 @@ def hits_frame(hits: Sequence[Hit], area_ids: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
+def readable(frame: pd.DataFrame, *, areas: dict[str, str], sources: dict[str, str],
+             levels: dict[str, str], doc_types: dict[str, str], languages: dict[str, str]
+             ) -> pd.DataFrame:
+    """`frame` (of `hits_frame`) for a spreadsheet: codes as words, Swedish column names,
+    "<area name> (poäng 0–1)" per area, the score left out."""
+    out = frame.drop(columns=["score"], errors="ignore").copy()
+    for column, names in (("source", sources), ("level", levels), ("doc_type", doc_types),
+                          ("language", languages)):
+        if column in out:
+            out[column] = out[column].map(lambda v, names=names: names.get(v, v))
+    renamed = {c: SWEDISH_COLUMNS[c] for c in out.columns if c in SWEDISH_COLUMNS}
+    for area, name in areas.items():
+        renamed[f"area_{area}"] = f"{name} (poäng 0–1)"
+    return out.rename(columns=renamed)
+
+
 def _for_spreadsheet(frame: pd.DataFrame, starts: tuple[str, ...],
                      clean: Callable[[str], str] | None = None) -> pd.DataFrame:
     def defuse(value: object) -> object:
@@ -84,8 +111,10 @@ def _for_spreadsheet(frame: pd.DataFrame, starts: tuple[str, ...],
 def render(frame: pd.DataFrame, fmt: Format) -> bytes:
     """The frame as a file of format `fmt`."""
     if fmt == "csv":
-        # utf-8 with BOM: Excel then reads å, ä, ö right when the file is double-clicked.
-        return _for_spreadsheet(frame, _FORMULA_START).to_csv(index=False).encode("utf-8-sig")
+        # utf-8 with BOM: Excel then reads å, ä, ö right when the file is double-clicked;
+        # ";" and the decimal comma: Swedish Excel's list separator and decimal sign.
+        return (_for_spreadsheet(frame, _FORMULA_START)
+                .to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"))
     buffer = io.BytesIO()
     if fmt == "xlsx":
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

@@ -84,7 +84,28 @@ def _facet_label(ctx: WebContext, key: str, value: str) -> str:
         return ctx.templates.env.globals["DOC_TYPE_NAMES"].get(value, value)
     if key == "language":
         return LANGUAGE_NAMES_SV.get(value, value)
+    if key == "source":
+        return source_names(ctx).get(value, value)
     return value
+
+
+_source_names: dict[Path, dict[str, str]] = {}
+
+
+def source_names(ctx: WebContext) -> dict[str, str]:
+    """Source id -> its name in config/sources.yaml (read once per configuration)."""
+    folder = Path(ctx.settings.config_dir)
+    names = _source_names.get(folder)
+    if names is None:
+        from omvarld.config.load import load_sources
+
+        try:
+            names = {s.id: s.name for s in load_sources(folder).sources}
+        except Exception as exc:  # a broken sources.yaml must not break the search page
+            log.warning("source names not read from %s: %s", folder, exc)
+            names = {}
+        _source_names[folder] = names
+    return names
 
 
 def _facets(ctx: WebContext, params: SearchParams, counts: dict[str, dict[str, int]],
@@ -285,6 +306,12 @@ def export(request: Request, fmt: str, params: Annotated[SearchParams, Depends(s
     query, _problems = to_query(params)
     hits, total = exports.collect_hits(ctx.search, query)
     frame = exports.hits_frame(hits, ctx.areas.ids)
+    if fmt != "parquet":  # a spreadsheet is read: words, not codes
+        env = ctx.templates.env.globals
+        frame = exports.readable(
+            frame, areas={a: ctx.area_name(a) for a in ctx.areas.ids},
+            sources=source_names(ctx), levels=env["LEVEL_NAMES"],
+            doc_types=env["DOC_TYPE_NAMES"], languages=LANGUAGE_NAMES_SV)
     body = exports.render(frame, fmt)  # type: ignore[arg-type]
     stamp = date.today().isoformat()
     headers = {
