@@ -152,7 +152,7 @@ def answer(server: ReplayServer, request: Request) -> Response:
     """The replay server's answer to `request` as a Scrapy response (no socket)."""
     parts = urlsplit(request.url)
     raw = parts.path + (f"?{parts.query}" if parts.query else "")
-    got = server.answer(raw)
+    got = server.answer(raw, request.method, request.body.decode("utf-8", errors="replace"))
     headers = {"Content-Type": got.content_type}
     cls = responsetypes.from_args(headers=headers, url=request.url, body=got.body)
     return cls(url=request.url, status=got.status, headers=headers, body=got.body, request=request)
@@ -203,3 +203,13 @@ def page_response(source: str, path: str, body: bytes, content_type: str = "text
     cls = responsetypes.from_args(headers=headers, url=url, body=body)
     return cls(url=url, headers=headers, body=body, request=Request(url))
 
+
+
+def source_spider(source_id: str) -> type[GenericSpider]:
+    """The spider class of a declared source, named after it, so that
+    `source_spider("skr")(base_url=…)` reads the `skr` entry of `config/sources.yaml` as a
+    crawl does (the class itself is the kind's, configured by the entry alone)."""
+    from omvarld.crawl.sources.declared import spider_class
+
+    base = spider_class(source_id)
+    return type(f"{source_id.title().replace('_', '')}Spider", (base,), {"name": source_id})

@@ -13,13 +13,15 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from conftest import FIXTURES, fixture_response
+from factories import source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.replay import ReplayServer
 from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.crawl.sources.consilium import ConsiliumSpider
-from omvarld.crawl.sources.cor import CorSpider
 from omvarld.store import Store
+
+ConsiliumSpider = source_spider("consilium")
+CorSpider = source_spider("cor")
 
 TODAY = date(2026, 11, 23)
 COUNCIL = "https://www.consilium.europa.eu/en/press/press-releases/"

@@ -115,10 +115,11 @@ class PdfAttachments:
             return bool(configured)
         return doc.doc_type in self.pdf_doc_types
 
-    def with_pdfs(self, doc: Document) -> Iterator[Document | Request]:
-        """The document itself, or a request chain that reads its PDFs and then yields it."""
+    def with_pdfs(self, doc: Document, *, force: bool = False) -> Iterator[Document | Request]:
+        """The document itself, or a request chain that reads its PDFs and then yields it;
+        `force` reads them whatever the type (a page whose own text was only chrome)."""
         pdfs = [a for a in doc.attachments if is_pdf_link(a)][:MAX_ATTACHMENTS]
-        if not pdfs or not self.wants_pdfs(doc):
+        if not pdfs or not (force or self.wants_pdfs(doc)):
             yield doc
             return
         yield self._pdf_request(doc, pdfs, [])
