@@ -13,6 +13,7 @@ at the end (subprocess crawls, marked slow).
 from __future__ import annotations
 
 import asyncio
+import json
 import http.server
 import threading
 from collections.abc import Iterator
@@ -742,3 +743,29 @@ def test_a_crawl_with_answered_pages_stays_ok():
     spider = spider_for("skr")
     spider.responses_ok = 2
     assert spider.final_report("finished").status == "ok"
+
+
+# -- entry points the evidence corrected (shared/SOURCES-EVIDENCE.md) -------------------------
+
+CORRECTED_ENTRY_POINTS = {
+    # source: (kind, entry point now, the years-old path it replaced)
+    "skr": ("feed", "/skr/tjanster/rss.rss.html", "/tjanster/press/nyheter.7885.html"),
+    "migrationsverket": ("feed", "/rss_en", "/Om-Migrationsverket/Pressrum/Nyhetsarkiv.html"),
+    "skolverket": (
+        "html_listing",
+        "/om-oss/press/pressmeddelanden/pressmeddelanden",
+        "/skolutveckling/nyhetsarkiv/nyheter-2026/",
+    ),
+}
+
+
+@pytest.mark.parametrize("source_id", sorted(CORRECTED_ENTRY_POINTS))
+def test_stale_listing_paths_are_replaced_by_the_current_entry_points(source_id):
+    kind, now, old = CORRECTED_ENTRY_POINTS[source_id]
+    source = spider_for(source_id).source
+    entry_points = source.feeds if kind == "feed" else source.listings
+    assert (source.kind, entry_points) == (kind, [now])
+    routes = json.loads((FIXTURES / source_id / "routes.json").read_text(encoding="utf-8"))
+    served = {r["path"] for r in routes["routes"]}
+    assert now in served and old not in served
+    assert RUNS[source_id][1], f"{source_id}: nothing read from {now}"

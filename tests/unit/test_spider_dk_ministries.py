@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import FIXTURES
-from factories import TODAY, page_response, run_offline, source_spider
+from factories import TODAY, answer, page_response, run_offline, source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.dates import parse_date, parse_remiss_deadline
@@ -268,6 +268,37 @@ def test_a_changed_news_list_is_a_layout_change():
     )
     with pytest.raises(LayoutChanged, match="structure changed"):
         list(spider.parse_listing(page_response("dk_trm", "/nyheder/", body.encode()), page=1))
+
+
+def test_transportministeriet_static_news_page_holds_no_rows_only_the_form_token():
+    """The defect the evidence showed: /nyheder/ is filled by a POST; read as a plain
+    listing it has no rows at all."""
+    static = (FIXTURES / "dk_trm" / "listing_nyheder_written.html").read_text(encoding="utf-8")
+    assert "card__list" not in static and "__RequestVerificationToken" in static
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    with pytest.raises(LayoutChanged, match="structure changed"):
+        list(spider.parse_listing(page_response("dk_trm", "/nyheder/", static.encode()), page=1))
+
+
+def test_transportministeriet_rows_come_from_the_post_with_the_pages_token():
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    static = (FIXTURES / "dk_trm" / "listing_nyheder_written.html").read_bytes()
+    (post,) = spider.parse_listing_page(page_response("dk_trm", "/nyheder/", static), page=1)
+    assert post.method == "POST"
+    assert post.url == f"{LOCAL}/dk_trm/surface/FilterListe/GetFilterlisteContent"
+    assert b"__RequestVerificationToken=CfDJ8constructed-token-0001" in post.body
+    rows = [r.cb_kwargs["row"] for r in post.callback(answer(SERVER, post), **post.cb_kwargs)]
+    assert [(r.url, r.published) for r in rows] == [
+        (TRM_OERESUND, date(2026, 11, 20)),  # ".label span": "20. nov. 2026"
+        (TRM_BUS, date(2026, 11, 13)),
+    ]
+
+
+def test_transportministeriet_without_a_form_token_is_a_layout_change():
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    body = b"<html><body><main><h1>Nyheder</h1></main></body></html>"
+    with pytest.raises(LayoutChanged, match="no form token"):
+        list(spider.parse_listing_page(page_response("dk_trm", "/nyheder/", body), page=1))
 
 
 def test_a_feed_answering_an_html_error_page_is_a_layout_change():

@@ -259,3 +259,12 @@ def test_scrapy_lists_a_spider_for_every_regional_and_local_source():
         assert source.kind in ("feed", "html_listing") and source.spider in loader.list()
         assert (source.spider, source.level) == (source.kind, level)
         assert (FIXTURES / source_id / "PROVENANCE.md").is_file()
+
+
+def test_lunds_listing_is_at_its_current_single_hyphen_path():
+    """`kommun--politik` paths are years old (shared/SOURCES-EVIDENCE.md)."""
+    source = LundsKommunSpider(base_url=base("lunds_kommun")).source
+    assert source.listings == [
+        "/kommun-och-politik/press-och-informationsmaterial/pressmeddelanden/"
+    ]
+    assert "--" not in json.dumps(routes("lunds_kommun"))
