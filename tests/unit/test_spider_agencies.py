@@ -13,8 +13,8 @@ at the end (subprocess crawls, marked slow).
 from __future__ import annotations
 
 import asyncio
-import json
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -521,7 +521,8 @@ def test_a_publication_date_in_the_future_is_dropped_and_reported():
         b"<pubDate>Wed, 18 Nov 2026", b"<pubDate>Fri, 18 Nov 2062"
     )
     assert b"2062" in feed
-    requests = spider.parse_feed(page_response("migrationsverket", "/rss_en", feed), feed="f", page=1)
+    response = page_response("migrationsverket", "/rss_en", feed)
+    requests = spider.parse_feed(response, feed="f", page=1)
     docs = {d.url: d for d in settle(list(requests), SERVER)}
     assert docs[MV_PROGNOS].published is None
     assert docs[MV_ANVISNING].published == date(2026, 11, 9)
