@@ -128,7 +128,7 @@ def test_the_council_is_read_from_its_rss():
 
 
 def test_a_feed_item_without_pubdate_is_dated_by_its_a10_updated():
-    s, requests = read_feed()
+    _, requests = read_feed()
     rows = {r.cb_kwargs["row"].url: r.cb_kwargs["row"] for r in requests}
     assert b"<pubDate>" not in (FIXTURES / "consilium/rss_written.xml").read_bytes()
     assert rows[SOIL].published == date(2025, 4, 10)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
-from omvarld.cli import db, models, ops, pipeline, search, web
+from omvarld.cli import db, models, ops, pipeline, search, sources, web
 from omvarld.cli.common import err
 
 app = typer.Typer(help="Stakeholder intelligence for Malmö stad: crawl, classify, digest.",
@@ -35,6 +35,7 @@ for group in (pipeline, ops, search, web):
     app.add_typer(group.app)
 app.add_typer(models.app, name="models")
 app.add_typer(db.db_app, name="db")
+app.add_typer(sources.app, name="sources")
 app.add_typer(search.watch_app, name="watch")
 
 if __name__ == "__main__":  # pragma: no cover

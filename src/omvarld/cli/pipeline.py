@@ -16,7 +16,6 @@ from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_pre
 
 if TYPE_CHECKING:
     from omvarld.nlp.evaluate import Evaluation
-    from omvarld.ops.health import SourceHealth
 
 app = typer.Typer()
 
@@ -200,57 +199,6 @@ def weekly(
         console.print(f"digest ({kind}): {path}")
     if report.failed_sources:
         err.print(f"[yellow]unreachable or failed sources:[/] {', '.join(report.failed_sources)}")
-
-
-@app.command()
-def sources() -> None:
-    """List the sources with their last crawl and counts.
-
-    Example: omvarld sources
-    """
-    from omvarld.config.load import load_sources
-    from omvarld.ops.health import source_health
-    from omvarld.ops.schedule import load_schedule
-    from omvarld.store import Store
-
-    with errors():
-        catalogue = load_sources()
-        store = Store.open()
-        last = store.last_crawls()
-        stored = store.document_counts_by_source()
-        health = source_health(store, [s.id for s in catalogue.sources],
-                               min_items=load_schedule().alerts.broken_min_items)
-    table = Table(title="Sources")
-    table.add_column("id", no_wrap=True)
-    for col in ("level", "documents", "last run", "result", "last success", "health",
-                "new (7 d)"):
-        table.add_column(col)
-    for s in catalogue.sources:
-        run = last.get(s.id)
-        success = store.last_success(s.id)
-        result = "-"
-        if run:
-            style = "green" if run.status == "ok" else "red"
-            result = (f"[{style}]{run.status}[/]: {run.new} new, {run.updated} updated, "
-                      f"{run.unchanged} unchanged, {run.failed} failed")
-            if run.errors:
-                result += f" — {run.errors[0][:80]}"
-        table.add_row(
-            s.id if s.enabled else f"{s.id} (disabled)", s.level, str(stored.get(s.id, 0)),
-            run.started.strftime("%Y-%m-%d %H:%M") if run else "never", result,
-            success.strftime("%Y-%m-%d %H:%M") if success else "never",
-            _health_cell(health[s.id]), str(health[s.id].new_recent),
-        )
-    console.print(table)
-
-
-def _health_cell(h: SourceHealth) -> str:
-    """ok / failed N× in a row / broken (no documents where there used to be many)."""
-    if h.status == "broken":
-        return f"[bold red]broken[/]: no documents (usually {h.typical_items:g})"
-    if h.consecutive_failures:
-        return f"[red]failed {h.consecutive_failures}× in a row[/]"
-    return {"ok": "[green]ok[/]", "never": "never crawled"}.get(h.status, h.status)
 
 
 def _evaluation_table(title: str, result: Evaluation) -> Table:
