@@ -76,8 +76,10 @@ def write_site(root: Path, *, feed: bool, sitemap: bool) -> None:
         listing = listing.replace('<link rel="alternate"', '<link rel="x-none"')
     files = {"listing.html": ("/nyheter/", listing, "text/html; charset=utf-8")}
     if feed:
-        items = "".join(ITEM.format(title=t, url=SITE + p, rfc=f"Thu, {d[8:]} Nov 2026 08:00:00 +0100")
-                        for p, t, d, _ in ITEMS)
+        items = "".join(
+            ITEM.format(title=t, url=SITE + p, rfc=f"Thu, {d[8:]} Nov 2026 08:00:00 +0100")
+            for p, t, d, _ in ITEMS
+        )
         files["feed.xml"] = ("/rss/nyheter", FEED.format(site=SITE, items=items),
                              "application/rss+xml")
     if sitemap:

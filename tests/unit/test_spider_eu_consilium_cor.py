@@ -185,13 +185,13 @@ def test_the_old_listing_selectors_drop_every_row(sources_config):
     is a changed layout (not "no news")."""
     sources_config(COUNCIL_LISTING)
     before = source_spider("consilium_listing_before")
-    with pytest.raises(LayoutChanged, match="no `li.gsc-excerpt-item` rows"):
+    with pytest.raises(LayoutChanged, match=r"no `li\.gsc-excerpt-item` rows"):
         crawl_listing(before, "consilium")
 
 
 def test_the_corrected_listing_reads_every_row_with_month_first_dates(sources_config):
     sources_config(COUNCIL_LISTING)
-    s, requests = crawl_listing(source_spider("consilium_listing"), "consilium")
+    _, requests = crawl_listing(source_spider("consilium_listing"), "consilium")
     rows = {r.cb_kwargs["row"].url: r.cb_kwargs["row"] for r in requests}
     assert set(rows) == {SAFE_THIRD, ENTRY_EXIT, SOIL}
     # "4/10/2025 1:10:00 PM" is 10 April (month first), not 4 October
