@@ -1,31 +1,30 @@
-"""The shared bases most sources are written in: a feed, an HTML listing, a paged JSON API.
+"""The shared bases most sources are read by: a feed, a sitemap, an HTML listing, a paged
+JSON API.
 
-Publishers differ in where their documents are listed, hardly in what a document is. A
-source is therefore a thin class that says *where* (paths, selectors, JSON paths) and
-inherits *how*: requests with recorded failures, incremental stops at stored documents,
-the detail page read by trafilatura, dates in Swedish, Danish or English, attachments, PDF
-text, `LayoutChanged` when a listing that should have rows has none.
+Publishers differ in where their documents are listed, hardly in what a document is. Most
+sources are therefore declared, not written: one entry in `config/sources.yaml` whose
+`kind` (`feed`, `sitemap`, `html_listing`, `json_api`) picks the base and whose keys say
+*where* (paths, selectors, JSON paths); the base does *how*: requests with recorded
+failures, incremental stops at stored documents, the detail page read by standard metadata
+and trafilatura, dates in Swedish, Danish or English (day- or month-first), attachments, PDF
+text, `LayoutChanged` when a listing that should have rows has none. The spiders of the
+declared kinds are in `omvarld.crawl.sources.declared`; they take everything from the entry
+(`configure`):
 
-Writing a new source — one entry in `config/sources.yaml` (id, publisher, level,
-`base_url` = the publisher's origin, params) and a class whose `name` is that id:
+    - id: boverket
+      kind: html_listing
+      base_url: https://www.boverket.se
+      listings: [/sv/om-boverket/nyheter/]
+      row: ul.news-list > li
+      title: h2 a ::text
+      date: time::attr(datetime)      # null: the listing shows no date
+      summary: p.preamble ::text
+      next_page: a[rel=next]::attr(href)
+      type_rules: [["\\bremiss(?!var)|/remisser/", remiss], ["rapport", report]]
+      detail_date: p.page-info ::text  # where the article states its date
 
-    class BoverketSpider(HtmlListingSpider):
-        '''Boverket's news list; one page per news item.'''
-
-        name = "boverket"
-        listing_paths = ("/sv/om-boverket/nyheter/",)
-        row_selector = "ul.news-list > li"
-        title_selector = "h2 a::text"
-        date_selector = "time::attr(datetime)"   # None: the listing shows no date
-        summary_selector = "p.preamble::text"
-        next_page_selector = "a[rel=next]::attr(href)"
-        doc_type = "news"
-        # (regex on the lower-cased title + URL, type): the first match wins; a remiss or
-        # consultation also gets its response deadline from its text
-        type_rules = ((r"\bremiss(?!var)|/remisser/", "remiss"), (r"rapport", "report"))
-        # where the article states its date when the listing row has none
-        # ("Publicerad: 2026-10-28", "20. november 2026")
-        detail_date_selector = "p.page-info ::text"
+A source whose API needs code subclasses a base here and is named in its entry
+(`kind: spider`); its class attributes say where, as the keys above do:
 
     class InitiativesSpider(JsonApiSpider):
         '''An API that changed shape: items and total at the first path that has them.'''
@@ -43,9 +42,10 @@ where it stands in the feed's URL (or appends it), leaving the rest of the URL a
 publisher wrote it. `Row.identifier` is how the document is cited ("IP_26_2514").
 
 Then a fixture folder `tests/fixtures/boverket/` (routes.json + PROVENANCE.md) and a test.
-Hooks for what declarations cannot say: `parse_row` (a whole listing row), `row_doc_type`
-and `row_deadline` (per row), `detail_fields` (extra fields from the detail page), and for
-JSON `row_from_item` (an item as a `Row`) and `row_to_document` (a row as requests).
+Hooks, for a class of kind `spider`, for what declarations cannot say: `parse_row` (a whole
+listing row), `row_doc_type` and `row_deadline` (per row), `detail_fields` (extra fields from
+the detail page), and for JSON `row_from_item` (an item as a `Row`) and `row_to_document`
+(a row as requests).
 
 Hostile answers: an empty listing is `LayoutChanged` (never "no news"), an empty detail
 page a reported failure; a page whose declared
