@@ -180,3 +180,40 @@ def test_healthy_sources_report_what_they_found_and_exit_0():
 def test_wrong_arguments_are_clear_errors(args):
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 1
+
+
+def test_a_json_ld_item_list_is_suggested_as_a_listing_of_its_items(
+    sources_config, tmp_path
+):
+    """No feed, no sitemap, but the redesigned page describes its list in JSON-LD: the
+    suggestion reads the ItemList, and the pages give title and date."""
+    config = sources_config(BROKEN)
+    write_site(tmp_path / "site", feed=False, sitemap=False)
+    listing = tmp_path / "site" / "exempelstad" / "listing.html"
+    items = [{"@type": "ListItem", "position": i + 1, "url": SITE + p}
+             for i, (p, *_) in enumerate(ITEMS)]
+    script = json.dumps({"@context": "https://schema.org", "@type": "ItemList",
+                         "itemListElement": items})
+    listing.write_text(listing.read_text(encoding="utf-8").replace(
+        "</head>", f'<script type="application/ld+json">{script}</script></head>'),
+        encoding="utf-8")
+    with ReplayServer(tmp_path / "site") as server:
+        base = server.base_url("exempelstad")
+        check = check_source(load_sources().get("exempelstad"), base_url=base)
+        (suggestion,) = check.suggestions
+        entry = yaml.safe_load(suggestion.as_yaml())[0]
+        assert (entry["kind"], entry["listings"], entry["jsonld_items"]) == (
+            "html_listing", ["/nyheter/"], True
+        )
+        assert suggestion.rows == 2
+        apply(config, suggestion.as_yaml())
+        url = f"sqlite:///{tmp_path}/t.sqlite"
+        report = run_crawl_in_subprocess("exempelstad", base_url=base, database_url=url)
+    assert (report.status, report.new) == ("ok", 2), report.errors
+    store = Store.open(url)
+    try:
+        dated = sorted((d.title, d.published.isoformat()) for d in store.documents())
+    finally:
+        store.close()
+    assert dated == [("Budget 2027 antagen", "2026-11-19"),
+                     ("Ny cykelbana till stationen", "2026-11-10")]

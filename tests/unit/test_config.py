@@ -144,7 +144,7 @@ def test_a_named_spider_keeps_its_params():
 @pytest.mark.parametrize(
     ("change", "where", "problem"),
     [
-        (("    row: div.nyhet\n", ""), "sources[ny_kalla].row", "Field required"),
+        (("    row: div.nyhet\n", ""), "sources[ny_kalla]", "row: Field required"),
         (("    row: div.nyhet\n", "    row: div.nyhet\n    rows: li\n"), "sources[ny_kalla].rows",
          "Extra inputs"),
         (("kind: html_listing", "kind: scraper"), "sources[ny_kalla]", "does not match"),

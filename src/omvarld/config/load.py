@@ -151,7 +151,10 @@ class HtmlListingSource(DeclaredSource):
 
     kind: Literal["html_listing"]
     listings: list[str] = Field(min_length=1)
-    row: str
+    # the CSS of one row; or `jsonld_items: true` for a page that lists its items as a
+    # JSON-LD `ItemList` (the rows are then URLs; title and date come from each page)
+    row: str | None = None
+    jsonld_items: bool = False
     link: str = "a::attr(href)"
     title: str | None = "a ::text"
     date: str | None = "time::attr(datetime)"
@@ -162,6 +165,12 @@ class HtmlListingSource(DeclaredSource):
     post: ListingPost | None = None
 
     _listings_are_paths = field_validator("listings")(_paths)
+
+    @model_validator(mode="after")
+    def _rows_from_somewhere(self) -> HtmlListingSource:
+        if not self.row and not self.jsonld_items:
+            raise ValueError("row: Field required (the CSS of one row), or jsonld_items: true")
+        return self
 
 
 class JsonFields(Strict):

@@ -310,7 +310,7 @@ def candidate_entry(source: Source, kind: str, url: str, **extra: Any) -> dict[s
         entry["base_url"] = origin
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     entry["kind"] = kind
-    entry[{"feed": "feeds", "sitemap": "sitemaps"}[kind]] = [path]
+    entry[{"feed": "feeds", "sitemap": "sitemaps", "html_listing": "listings"}[kind]] = [path]
     entry.update(extra)
     order = ["id", "name", "publisher", "level", "kind", "base_url", "language", "enabled"]
     return {k: entry[k] for k in order if k in entry} | {
@@ -346,22 +346,23 @@ def discover_alternatives(
             found.append(("feed", link, f'<link rel="alternate"> on {page_url}'))
         items = jsonld_item_urls(jsonld_objects(Selector(text=answer.text)), page_url)
         if items:
-            found.append(("jsonld", page_url, f"a JSON-LD ItemList of {len(items)} URLs"))
+            found.append(("jsonld", page_url, f"a JSON-LD ItemList of {len(items)} URLs on "
+                          f"{page_url}"))
     robots_url = source.base_url + "/robots.txt"
     _, answer = fetcher.get(spider.to_local(robots_url))
     if answer is not None and answer.status_code < 400:
         for url in sitemap_lines(answer.text, source.base_url):
             found.append(("sitemap", url, f"`Sitemap:` in {robots_url}"))
     suggestions: list[Suggestion] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for kind, url, where in found:
-        if url in seen:
+        if (kind, url) in seen:
             continue
-        seen.add(url)
+        seen.add((kind, url))
         if kind == "jsonld":
-            log.info("%s: %s at %s (no declared kind reads it yet)", source.id, where, url)
-            continue
-        entry = candidate_entry(source, kind, url)
+            entry = candidate_entry(source, "html_listing", url, jsonld_items=True)
+        else:
+            entry = candidate_entry(source, kind, url)
         if isinstance(source, FeedSource) and kind == "feed" and [urlsplit(url).path] == [
             urlsplit(source.base_url + p).path for p in source.feeds
         ]:

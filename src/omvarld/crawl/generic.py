@@ -88,7 +88,7 @@ from omvarld.config.load import (
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import find_written_date, parse_date, parse_remiss_deadline
-from omvarld.crawl.metadata import is_chrome, page_meta
+from omvarld.crawl.metadata import is_chrome, jsonld_item_urls, jsonld_objects, page_meta
 from omvarld.crawl.pdf import PdfAttachments, is_pdf_link
 
 MAX_TEXT_CHARS = 200_000
@@ -570,12 +570,14 @@ class HtmlListingSpider(GenericSpider):
     # text of the row read with its title by `type_rules` ("::attr(class)", a tag label)
     row_type_selector: ClassVar[str | None] = None
     post: ClassVar[Any] = None  # a `ListingPost`: the rows come from a POST
+    jsonld_items: ClassVar[bool] = False  # the rows are the page's JSON-LD ItemList
 
     def configure(self, source: Source) -> None:
         super().configure(source)
         assert isinstance(source, HtmlListingSource)
         self.listing_paths = tuple(source.listings)  # type: ignore[misc]
-        self.row_selector = source.row  # type: ignore[misc]
+        self.row_selector = source.row or "script[type='application/ld+json']"  # type: ignore[misc]
+        self.jsonld_items = source.jsonld_items  # type: ignore[misc]
         self.link_selector = source.link  # type: ignore[misc]
         self.title_selector = source.title  # type: ignore[misc]
         self.date_selector = source.date  # type: ignore[misc]
@@ -625,8 +627,12 @@ class HtmlListingSpider(GenericSpider):
             raise LayoutChanged(f"{response.url} is not an HTML listing any more")
         response = repair_encoding(response)
         public = self.to_public(response.url)
-        blocks = response.css(self.row_selector)
-        rows = [r for r in (self.parse_row(b, public) for b in blocks) if r is not None]
+        if self.jsonld_items:
+            urls = jsonld_item_urls(jsonld_objects(response.selector), public)
+            blocks, rows = urls, [Row(url=without_tracking(u)) for u in urls]
+        else:
+            blocks = response.css(self.row_selector)
+            rows = [r for r in (self.parse_row(b, public) for b in blocks) if r is not None]
         if len(rows) < len(blocks):
             self.skip(public, f"{len(blocks) - len(rows)} row(s) without a link")
         # A listing page is never legitimately empty: no rows means the layout changed.
