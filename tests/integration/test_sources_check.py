@@ -217,3 +217,21 @@ def test_a_json_ld_item_list_is_suggested_as_a_listing_of_its_items(
         store.close()
     assert dated == [("Budget 2027 antagen", "2026-11-19"),
                      ("Ny cykelbana till stationen", "2026-11-10")]
+
+
+def test_an_entry_point_robots_txt_disallows_is_named(sources_config, tmp_path):
+    sources_config(BROKEN)
+    write_site(tmp_path / "site", feed=True, sitemap=False)
+    folder = tmp_path / "site" / "exempelstad"
+    (folder / "robots.txt").write_text("User-agent: *\nDisallow: /nyheter/\n", encoding="utf-8")
+    routes = json.loads((folder / "routes.json").read_text(encoding="utf-8"))
+    routes["routes"].append({"path": "/robots.txt", "file": "robots.txt",
+                             "content_type": "text/plain"})
+    (folder / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    with ReplayServer(tmp_path / "site") as server:
+        check = check_source(load_sources().get("exempelstad"),
+                             base_url=server.base_url("exempelstad"), discover=False)
+    assert not check.healthy
+    assert check.problems == [
+        "robots.txt disallows https://www.exempelstad.se/nyheter/: the crawl will not fetch it"
+    ]

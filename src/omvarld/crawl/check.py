@@ -166,6 +166,19 @@ def _start_requests(spider: OmvarldSpider) -> list[Request]:
     return asyncio.run(collect())
 
 
+def robots_rules(spider: OmvarldSpider, fetcher: Fetcher) -> Callable[[str], bool]:
+    """Whether the crawl (which obeys robots.txt) may fetch a URL of this source."""
+    from urllib.robotparser import RobotFileParser
+
+    _, answer = fetcher.get(spider.to_local(spider.source.base_url + "/robots.txt"))
+    if answer is None or answer.status_code >= 400:
+        return lambda _url: True
+    rules = RobotFileParser()
+    rules.parse(answer.text.splitlines())
+    agent = get_settings().user_agent
+    return lambda url: rules.can_fetch(agent, url)
+
+
 def run_entry_points(
     spider: OmvarldSpider, fetcher: Fetcher, check: SourceCheck
 ) -> tuple[list[Row], list[Document], list[Request]]:
@@ -174,11 +187,18 @@ def run_entry_points(
     docs: list[Document] = []
     details: list[Request] = []
     queue = _start_requests(spider)
+    allowed = robots_rules(spider, fetcher)
     budget = MAX_LISTING_REQUESTS
     while queue and budget > 0:
         request = queue.pop(0)
         if request.cb_kwargs.get("page", 1) > 1:
             continue  # a check reads first pages only
+        if not allowed(spider.to_public(request.url)):
+            check.problems.append(
+                f"robots.txt disallows {spider.to_public(request.url)}: the crawl will not "
+                "fetch it"
+            )
+            continue
         budget -= 1
         headers = {k.decode(): v[0].decode() for k, v in request.headers.items()}
         fetched, answer = fetcher.send(
