@@ -171,3 +171,10 @@ def test_a_declared_listing_loads_with_its_defaults(config_dir: Path):
         "html_listing", "a::attr(href)", "time::attr(datetime)", "DMY"
     )
     assert source.params["row"] == "div.nyhet" and "publisher" not in source.params
+
+
+def test_a_kinds_spider_refuses_a_source_of_another_kind():
+    from omvarld.crawl.sources.declared import DeclaredFeedSpider
+
+    with pytest.raises(ConfigError, match=r"sources\[cor\]\.kind.*'html_listing'"):
+        DeclaredFeedSpider(source_id="cor")

@@ -85,6 +85,7 @@ from omvarld.config.load import (
     JsonApiSource,
     Source,
 )
+from omvarld.core.errors import ConfigError
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import find_written_date, parse_date, parse_remiss_deadline
@@ -278,19 +279,22 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
     date_languages: ClassVar[tuple[str, ...]] = ("sv", "da", "en")
     # the order of a numeric date ("9/25/2026" is month-first: MDY)
     date_order: ClassVar[str] = "DMY"
-    # True for the declared kinds' spiders: the source's entry, not the class, says where
-    # and how (`configure`); a class written for one source keeps its own attributes.
-    from_source: ClassVar[bool] = False
+    # The kind a declared kind's spider reads: the source's entry, not the class, says where
+    # and how (`configure`); a class written for one source (None) keeps its attributes.
+    declared_kind: ClassVar[str | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.source.kind == "spider":
             self.max_pages = int(self.source.params.get("max_pages", type(self).max_pages))
-        if self.from_source:
-            if not isinstance(self.source, DeclaredSource):
-                raise LayoutChanged(
-                    f"{self.source.id} is of kind {self.source.kind!r}; the {self.name!r} spider "
-                    "reads only sources of its own kind"
+        if self.declared_kind:
+            if not isinstance(self.source, DeclaredSource) or (
+                self.source.kind != self.declared_kind
+            ):
+                raise ConfigError(
+                    "sources.yaml", f"sources[{self.source.id}].kind",
+                    f"{self.source.kind!r}: the {self.declared_kind!r} spider reads only "
+                    "sources of its own kind",
                 )
             self.configure(self.source)
 

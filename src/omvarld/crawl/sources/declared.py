@@ -16,28 +16,28 @@ class DeclaredFeedSpider(FeedSpider):
     """A source of kind `feed`."""
 
     name = "feed"
-    from_source = True
+    declared_kind = "feed"
 
 
 class DeclaredSitemapSpider(SitemapSpider):
     """A source of kind `sitemap`."""
 
     name = "sitemap"
-    from_source = True
+    declared_kind = "sitemap"
 
 
 class DeclaredListingSpider(HtmlListingSpider):
     """A source of kind `html_listing`."""
 
     name = "html_listing"
-    from_source = True
+    declared_kind = "html_listing"
 
 
 class DeclaredJsonApiSpider(JsonApiSpider):
     """A source of kind `json_api`."""
 
     name = "json_api"
-    from_source = True
+    declared_kind = "json_api"
 
 
 def spider_class(source: Source | str) -> type[OmvarldSpider]:
