@@ -78,9 +78,9 @@ def family_of(cls: type) -> str:
 def make_spider(cls: type, source: str) -> Any:
     """The spider pointed at the (never contacted) local base, without a store."""
     try:
-        return cls(base_url=f"{LOCAL}/{source}", today=TODAY)
+        return cls(source_id=source, base_url=f"{LOCAL}/{source}", today=TODAY)
     except TypeError:  # spiders that take no `today`
-        return cls(base_url=f"{LOCAL}/{source}")
+        return cls(source_id=source, base_url=f"{LOCAL}/{source}")
 
 
 def answer(server: ReplayServer, request: Request) -> Response:

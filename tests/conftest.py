@@ -68,6 +68,32 @@ def fixture_response(path: str, url: str, *, body: bytes | None = None):
 
 
 @pytest.fixture
+def sources_config(tmp_path: Path, monkeypatch):
+    """`add(yaml)`: a copy of config/ whose sources.yaml has these entries (YAML list items
+    written at column 0) added, installed as OMVARLD_CONFIG_DIR for this test and the crawls
+    it starts. Returns the config folder."""
+    import shutil
+    import textwrap
+
+    from omvarld.core.settings import get_settings
+
+    target = tmp_path / "config"
+
+    def add(entries: str) -> Path:
+        if not target.exists():
+            shutil.copytree(PROJECT / "config", target)
+        path = target / "sources.yaml"
+        text = textwrap.indent(textwrap.dedent(entries).strip() + "\n", "  ")
+        path.write_text(path.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+        monkeypatch.setenv("OMVARLD_CONFIG_DIR", str(target))
+        get_settings.cache_clear()
+        return target
+
+    yield add
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def replay_server():
     """The project's own replay server over tests/fixtures/, on a free local port."""
     from omvarld.crawl.replay import ReplayServer

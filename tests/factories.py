@@ -157,7 +157,7 @@ def answer(server: ReplayServer, request: Request) -> Response:
     """The replay server's answer to `request` as a Scrapy response (no socket)."""
     parts = urlsplit(request.url)
     raw = parts.path + (f"?{parts.query}" if parts.query else "")
-    got = server.answer(raw)
+    got = server.answer(raw, request.method, request.body.decode("utf-8", errors="replace"))
     headers = {"Content-Type": got.content_type}
     cls = responsetypes.from_args(headers=headers, url=request.url, body=got.body)
     return cls(url=request.url, status=got.status, headers=headers, body=got.body, request=request)
@@ -240,3 +240,13 @@ def config_copy(folder: Path, schedule: str | None = None) -> Path:
     if schedule is not None:
         (config / "schedule.yaml").write_text(schedule, encoding="utf-8")
     return config
+
+
+def source_spider(source_id: str) -> type[GenericSpider]:
+    """The spider class of a declared source, named after it, so that
+    `source_spider("skr")(base_url=…)` reads the `skr` entry of `config/sources.yaml` as a
+    crawl does (the class itself is the kind's, configured by the entry alone)."""
+    from omvarld.crawl.sources.declared import spider_class
+
+    base = spider_class(source_id)
+    return type(f"{source_id.title().replace('_', '')}Spider", (base,), {"name": source_id})

@@ -26,12 +26,14 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, fixture_response
+from factories import source_spider
 from omvarld.crawl.generic import repair_encoding
 from omvarld.crawl.middlewares import backoff_delay
 from omvarld.crawl.replay import ReplayServer, Route
 from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.crawl.sources.regional import LundsKommunSpider
 from omvarld.store import Store
+
+LundsKommunSpider = source_spider("lunds_kommun")
 
 MLR = "https://www.malmolundregionen.se"
 POST_912 = "/2026/11/remissvar-nationell-plan-for-transportinfrastrukturen/"
@@ -204,7 +206,7 @@ def test_an_empty_listing_makes_the_source_failed_not_quiet(tmp_path):
 # -- parse level: charsets and dates ---------------------------------------------------------
 
 LUND_BASE = "http://127.0.0.1:9/lunds_kommun"
-LUND_LIST = "/kommun--politik/press--och-informationsmaterial/pressmeddelanden/"
+LUND_LIST = "/kommun-och-politik/press-och-informationsmaterial/pressmeddelanden/"
 LUND_PAGE = LUND_LIST + "byggnadsnamnden-antar-detaljplan-for-600-bostader-pa-brunnshog/"
 
 

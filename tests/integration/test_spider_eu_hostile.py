@@ -109,7 +109,7 @@ def test_an_empty_feed_body_where_releases_were_listed_is_a_changed_layout(tmp_p
         server.add_route(
             "europarl_press",
             Route(
-                path="/rss/doc/press-releases/en.xml",
+                path="/rss/doc/press-releases-plenary/en.xml",
                 content_type="text/html; charset=utf-8",
                 body=b"<!DOCTYPE html><html><body><div id='app'></div></body></html>",
             ),

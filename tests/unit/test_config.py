@@ -104,3 +104,77 @@ def test_unknown_database_scheme_is_refused(monkeypatch: pytest.MonkeyPatch):
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+# -- sources by kind ---------------------------------------------------------------------
+
+LISTING = """
+  - id: ny_kalla
+    name: Ny källa
+    publisher: Exempelkommun
+    level: local
+    kind: html_listing
+    base_url: https://www.exempelkommun.se
+    listings: [/nyheter/]
+    row: div.nyhet
+"""
+
+
+def add_source(config_dir: Path, entry: str) -> None:
+    path = config_dir / "sources.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + entry, encoding="utf-8")
+
+
+def test_every_source_has_a_kind_and_most_need_no_code():
+    sources = load_sources().sources
+    declared = [s for s in sources if s.kind != "spider"]
+    assert len(declared) >= 18
+    assert {s.kind for s in declared} <= {"feed", "sitemap", "html_listing", "json_api"}
+    for s in sources:  # what the rest of the code reads of a source
+        assert s.id and s.name and s.publisher and s.level and s.language
+        assert isinstance(s.enabled, bool) and isinstance(s.params, dict) and s.spider
+
+
+def test_a_named_spider_keeps_its_params():
+    riksdagen = load_sources().get("riksdagen")
+    assert (riksdagen.kind, riksdagen.spider) == ("spider", "riksdagen")
+    assert riksdagen.params["doktyp"][0] == "prop"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "problem"),
+    [
+        (("    row: div.nyhet\n", ""), "sources[ny_kalla]", "row: Field required"),
+        (("    row: div.nyhet\n", "    row: div.nyhet\n    rows: li\n"), "sources[ny_kalla].rows",
+         "Extra inputs"),
+        (("kind: html_listing", "kind: scraper"), "sources[ny_kalla]", "does not match"),
+        (("listings: [/nyheter/]", "listings: [nyheter/]"), "sources[ny_kalla].listings",
+         "starts with /"),
+        (("    row: div.nyhet\n", "    row: div.nyhet\n    type_rules: [['(remiss', remiss]]\n"),
+         "sources[ny_kalla].type_rules", "not a regular expression"),
+        (("    row: div.nyhet\n", "    row: div.nyhet\n    date_order: MD\n"),
+         "sources[ny_kalla].date_order", "'DMY'"),
+    ],
+)
+def test_a_declared_source_is_validated_by_its_kind(config_dir: Path, change, where, problem):
+    add_source(config_dir, LISTING.replace(*change))
+    with pytest.raises(ConfigError) as caught:
+        load_sources(config_dir)
+    message = str(caught.value)
+    assert message.startswith("sources.yaml: ") and f"`{where}" in message and problem in message
+
+
+def test_a_declared_listing_loads_with_its_defaults(config_dir: Path):
+    add_source(config_dir, LISTING)
+    source = load_sources(config_dir).get("ny_kalla")
+    assert (source.spider, source.link, source.date, source.date_order) == (
+        "html_listing", "a::attr(href)", "time::attr(datetime)", "DMY"
+    )
+    assert source.params["row"] == "div.nyhet" and "publisher" not in source.params
+
+
+def test_a_kinds_spider_refuses_a_source_of_another_kind():
+    from omvarld.crawl.sources.declared import DeclaredFeedSpider
+
+    with pytest.raises(ConfigError, match=r"sources\[cor\]\.kind.*'html_listing'"):
+        DeclaredFeedSpider(source_id="cor")

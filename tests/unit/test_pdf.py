@@ -15,9 +15,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from weasyprint import HTML
 
+from factories import source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.pdf import PdfText, attachment_name, extract_pdf_text, is_pdf_link
-from omvarld.crawl.sources.regional import MalmoLundregionenSpider
+
+MalmoLundregionenSpider = source_spider("malmolundregionen")
 
 PARAGRAPH = (
     "Kommunerna i MalmöLundregionen föreslår att utbyggnaden till fyra spår mellan Malmö och Lund "

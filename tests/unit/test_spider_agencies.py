@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,24 +28,22 @@ from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
 
 from conftest import FIXTURES
-from factories import LOCAL, TODAY, answer, page_response, run_offline, settle
+from factories import LOCAL, TODAY, answer, page_response, run_offline, settle, source_spider
 from omvarld.core.model import CrawlReport, Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.dates import parse_date, parse_remiss_deadline
 from omvarld.crawl.generic import GenericSpider, Row
 from omvarld.crawl.replay import ReplayServer, Route
 from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.crawl.sources.agencies import (
-    AgencyListingSpider,
-    ArbetsformedlingenSpider,
-    BoverketSpider,
-    MigrationsverketSpider,
-    NaturvardsverketSpider,
-    SkolverketSpider,
-    SkrSpider,
-    TrafikverketSpider,
-)
 from omvarld.store import Store
+
+ArbetsformedlingenSpider = source_spider("arbetsformedlingen")
+BoverketSpider = source_spider("boverket")
+MigrationsverketSpider = source_spider("migrationsverket")
+NaturvardsverketSpider = source_spider("naturvardsverket")
+SkolverketSpider = source_spider("skolverket")
+SkrSpider = source_spider("skr")
+TrafikverketSpider = source_spider("trafikverket")
 
 SPIDERS: dict[str, type[GenericSpider]] = {
     cls.name: cls
@@ -115,7 +114,7 @@ AF_NYANLANDA = AF + "2026-10-20-fler-nyanlanda-far-jobb"
 MV = "https://www.migrationsverket.se/Om-Migrationsverket/Pressrum/Nyhetsarkiv/Nyhetsarkiv-2026/"
 MV_PROGNOS = MV + "2026-11-18-Ny-prognos-farre-asylsokande-fler-arbetstillstand.html"
 MV_ANVISNING = MV + "2026-11-09-Migrationsverket-anvisar-farre-till-kommunerna.html"
-SV = "https://www.skolverket.se/skolutveckling/nyhetsarkiv/nyheter-2026/"
+SV = "https://www.skolverket.se/om-oss/press/pressmeddelanden/pressmeddelanden/"
 SV_KURSPLANER = SV + "2026-11-12-nya-kursplaner-for-grundskolan-borjar-galla-hosten-2028"
 SV_SPECIAL = SV + "2026-11-05-statsbidrag-for-fler-speciallarare"
 SV_MALMO = SV + "2026-10-28-skolverket-stodjer-skolor-i-malmo"
@@ -412,27 +411,30 @@ async def _starts(spider: GenericSpider) -> list[Request]:
 
 
 def test_a_listing_without_rows_is_a_layout_change_not_no_news():
-    spider = spider_for("skr")
+    spider = spider_for("trafikverket")
     body = b"<html><body><main><div class='ny'><a href='/x'>Ny</a></div></main></body></html>"
     with pytest.raises(LayoutChanged, match="structure changed"):
         list(
             spider.parse_listing(
-                page_response("skr", "/tjanster/press/nyheter.7885.html", body), page=1
+                page_response("trafikverket", "/om-oss/nyheter/lansnyheter/skane/", body), page=1
             )
         )
 
 
 def test_an_empty_listing_page_is_a_layout_change():
-    spider = spider_for("migrationsverket")
+    spider = spider_for("boverket")
     with pytest.raises(LayoutChanged):
         list(
             spider.parse_listing(
-                page_response(
-                    "migrationsverket", "/Om-Migrationsverket/Pressrum/Nyhetsarkiv.html", b""
-                ),
-                page=1,
+                page_response("boverket", "/sv/om-boverket/remisser/", b""), page=1
             )
         )
+
+
+def test_an_empty_feed_is_a_layout_change():
+    spider = spider_for("migrationsverket")
+    with pytest.raises(LayoutChanged):
+        list(spider.parse_feed(page_response("migrationsverket", "/rss_en", b""), feed="f", page=1))
 
 
 def test_an_empty_article_page_is_a_reported_failure():
@@ -446,7 +448,7 @@ def test_an_empty_article_page_is_a_reported_failure():
 
 def test_html_where_the_feed_was_expected_is_a_layout_change():
     spider = spider_for("naturvardsverket")
-    body = fixture_bytes("skr", "listing_nyheter_written.html")
+    body = fixture_bytes("trafikverket", "listing_lansnyheter_skane_written.html")
     with pytest.raises(LayoutChanged, match="not an RSS/Atom feed"):
         list(
             spider.parse_feed(
@@ -497,17 +499,17 @@ def test_a_latin1_page_that_claims_utf8_still_becomes_a_document():
 
 
 def test_a_20_mb_listing_page_still_gives_its_rows():
-    listing = fixture_bytes("skr", "listing_nyheter_written.html")
+    listing = fixture_bytes("trafikverket", "listing_lansnyheter_skane_written.html")
     padding = b"<div class='ad'>" + b"x" * 1000 + b"</div>\n"
     body = listing.replace(b"</main>", padding * 20_000 + b"</main>")
     assert len(body) > 20_000_000
-    spider = spider_for("skr")
+    spider = spider_for("trafikverket")
     out = list(
         spider.parse_listing(
-            page_response("skr", "/tjanster/press/nyheter.7885.html", body), page=1
+            page_response("trafikverket", "/om-oss/nyheter/lansnyheter/skane/", body), page=1
         )
     )
-    assert [r.cb_kwargs["row"].url for r in out] == [SKR_ETAB, SKR_SKOLA, SKR_EKONOMI]
+    assert [r.cb_kwargs["row"].url for r in out] == [TV_AVS, TV_GRANSKNING, TV_KLIMAT]
 
 
 # -- dates -----------------------------------------------------------------------------------
@@ -515,10 +517,12 @@ def test_a_20_mb_listing_page_still_gives_its_rows():
 
 def test_a_publication_date_in_the_future_is_dropped_and_reported():
     spider = spider_for("migrationsverket")
-    listing = fixture_bytes("migrationsverket", "listing_nyhetsarkiv_written.html").replace(
-        b'<p class="date">2026-11-18</p>', b'<p class="date">2062-11-18</p>'
+    feed = fixture_bytes("migrationsverket", "rss_en_written.xml").replace(
+        b"<pubDate>Wed, 18 Nov 2026", b"<pubDate>Fri, 18 Nov 2062"
     )
-    requests = spider.parse_listing(page_response("migrationsverket", "/n.html", listing), page=1)
+    assert b"2062" in feed
+    response = page_response("migrationsverket", "/rss_en", feed)
+    requests = spider.parse_feed(response, feed="f", page=1)
     docs = {d.url: d for d in settle(list(requests), SERVER)}
     assert docs[MV_PROGNOS].published is None
     assert docs[MV_ANVISNING].published == date(2026, 11, 9)
@@ -590,16 +594,14 @@ def test_document_type_from_title_and_path(title, url, expected):
     assert spider_for("skr").row_doc_type(Row(url=url, title=title)) == expected
 
 
-def test_every_agency_is_configured_national_swedish_and_enabled():
+def test_every_agency_is_declared_national_and_enabled():
+    """Each agency is one entry of a declared kind: no class of its own. Migrationsverket's
+    entry point is its English feed (the Swedish listing path is years old)."""
     for cls in SPIDERS.values():
         source = cls(base_url=LOCAL).source
-        assert (source.level, source.language, source.enabled, source.spider) == (
-            "national",
-            "sv",
-            True,
-            cls.name,
-        )
-        assert issubclass(cls, GenericSpider) and cls is not AgencyListingSpider
+        language = "en" if source.id == "migrationsverket" else "sv"
+        assert (source.level, source.language, source.enabled) == ("national", language, True)
+        assert source.kind in ("feed", "html_listing") and source.spider == source.kind
 
 
 # -- real crawls over HTTP (subprocess) -----------------------------------------------------
@@ -647,10 +649,10 @@ def test_crawl_and_recrawl_of_every_agency_over_http(tmp_path):
     assert set(EXPECTED) <= set(stored)
     assert stored[BV_REMISS].deadline == date(2027, 1, 15) and stored[BV_REMISS].language == "sv"
     listings = {
-        "/skr/tjanster/press/nyheter.7885.html",
+        "/skr/skr/tjanster/rss.rss.html",
         "/arbetsformedlingen/om-oss/press/pressmeddelanden?pageIndex=1&year=0&uniqueIdentifier=Riket",
-        "/migrationsverket/Om-Migrationsverket/Pressrum/Nyhetsarkiv.html",
-        "/skolverket/skolutveckling/nyhetsarkiv/nyheter-2026/",
+        "/migrationsverket/rss_en",
+        "/skolverket/om-oss/press/pressmeddelanden/pressmeddelanden",
         "/trafikverket/om-oss/nyheter/lansnyheter/skane/",
         "/boverket/sv/om-boverket/nyheter-aktuellt/nyheter/",
         "/boverket/sv/om-boverket/remisser/",
@@ -722,7 +724,8 @@ def test_a_corrupt_pdf_is_recorded_and_the_document_kept(tmp_path):
 
 def test_html_response_class_for_the_fixtures():
     assert isinstance(
-        answer(SERVER, Request(f"{LOCAL}/skr/tjanster/press/nyheter.7885.html")), HtmlResponse
+        answer(SERVER, Request(f"{LOCAL}/trafikverket/om-oss/nyheter/lansnyheter/skane/")),
+        HtmlResponse,
     )
     assert isinstance(
         answer(SERVER, Request(f"{LOCAL}/naturvardsverket/rss/nyheter/")), TextResponse
@@ -741,3 +744,29 @@ def test_a_crawl_with_answered_pages_stays_ok():
     spider = spider_for("skr")
     spider.responses_ok = 2
     assert spider.final_report("finished").status == "ok"
+
+
+# -- entry points the evidence corrected (shared/SOURCES-EVIDENCE.md) -------------------------
+
+CORRECTED_ENTRY_POINTS = {
+    # source: (kind, entry point now, the years-old path it replaced)
+    "skr": ("feed", "/skr/tjanster/rss.rss.html", "/tjanster/press/nyheter.7885.html"),
+    "migrationsverket": ("feed", "/rss_en", "/Om-Migrationsverket/Pressrum/Nyhetsarkiv.html"),
+    "skolverket": (
+        "html_listing",
+        "/om-oss/press/pressmeddelanden/pressmeddelanden",
+        "/skolutveckling/nyhetsarkiv/nyheter-2026/",
+    ),
+}
+
+
+@pytest.mark.parametrize("source_id", sorted(CORRECTED_ENTRY_POINTS))
+def test_stale_listing_paths_are_replaced_by_the_current_entry_points(source_id):
+    kind, now, old = CORRECTED_ENTRY_POINTS[source_id]
+    source = spider_for(source_id).source
+    entry_points = source.feeds if kind == "feed" else source.listings
+    assert (source.kind, entry_points) == (kind, [now])
+    routes = json.loads((FIXTURES / source_id / "routes.json").read_text(encoding="utf-8"))
+    served = {r["path"] for r in routes["routes"]}
+    assert now in served and old not in served
+    assert RUNS[source_id][1], f"{source_id}: nothing read from {now}"

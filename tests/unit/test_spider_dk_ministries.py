@@ -18,21 +18,19 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import FIXTURES
-from factories import TODAY, page_response, run_offline
+from factories import TODAY, answer, page_response, run_offline, source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.dates import parse_date, parse_remiss_deadline
 from omvarld.crawl.generic import GenericSpider, Row
 from omvarld.crawl.replay import ReplayServer
 from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.crawl.sources.dk_ministries import (
-    BeskaeftigelsesministerietSpider,
-    KlimaEnergiForsyningsministerietSpider,
-    MinistryListingSpider,
-    TransportministerietSpider,
-    UdlaendingeIntegrationsministerietSpider,
-)
 from omvarld.store import Store
+
+BeskaeftigelsesministerietSpider = source_spider("dk_bm")
+KlimaEnergiForsyningsministerietSpider = source_spider("dk_kefm")
+TransportministerietSpider = source_spider("dk_trm")
+UdlaendingeIntegrationsministerietSpider = source_spider("dk_uim")
 
 LOCAL = "http://127.0.0.1:9"
 SPIDERS: dict[str, type[GenericSpider]] = {
@@ -272,6 +270,37 @@ def test_a_changed_news_list_is_a_layout_change():
         list(spider.parse_listing(page_response("dk_trm", "/nyheder/", body.encode()), page=1))
 
 
+def test_transportministeriet_static_news_page_holds_no_rows_only_the_form_token():
+    """The defect the evidence showed: /nyheder/ is filled by a POST; read as a plain
+    listing it has no rows at all."""
+    static = (FIXTURES / "dk_trm" / "listing_nyheder_written.html").read_text(encoding="utf-8")
+    assert "card__list" not in static and "__RequestVerificationToken" in static
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    with pytest.raises(LayoutChanged, match="structure changed"):
+        list(spider.parse_listing(page_response("dk_trm", "/nyheder/", static.encode()), page=1))
+
+
+def test_transportministeriet_rows_come_from_the_post_with_the_pages_token():
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    static = (FIXTURES / "dk_trm" / "listing_nyheder_written.html").read_bytes()
+    (post,) = spider.parse_listing_page(page_response("dk_trm", "/nyheder/", static), page=1)
+    assert post.method == "POST"
+    assert post.url == f"{LOCAL}/dk_trm/surface/FilterListe/GetFilterlisteContent"
+    assert b"__RequestVerificationToken=CfDJ8constructed-token-0001" in post.body
+    rows = [r.cb_kwargs["row"] for r in post.callback(answer(SERVER, post), **post.cb_kwargs)]
+    assert [(r.url, r.published) for r in rows] == [
+        (TRM_OERESUND, date(2026, 11, 20)),  # ".label span": "20. nov. 2026"
+        (TRM_BUS, date(2026, 11, 13)),
+    ]
+
+
+def test_transportministeriet_without_a_form_token_is_a_layout_change():
+    spider = TransportministerietSpider(base_url=f"{LOCAL}/dk_trm", today=TODAY)
+    body = b"<html><body><main><h1>Nyheder</h1></main></body></html>"
+    with pytest.raises(LayoutChanged, match="no form token"):
+        list(spider.parse_listing_page(page_response("dk_trm", "/nyheder/", body), page=1))
+
+
 def test_a_feed_answering_an_html_error_page_is_a_layout_change():
     spider = KlimaEnergiForsyningsministerietSpider(base_url=f"{LOCAL}/dk_kefm", today=TODAY)
     body = b"<!DOCTYPE html><html><body><h1>Siden findes ikke</h1></body></html>"
@@ -283,13 +312,8 @@ def test_a_feed_answering_an_html_error_page_is_a_layout_change():
 def test_every_ministry_is_configured_national_danish_and_enabled():
     for cls in SPIDERS.values():
         source = cls(base_url=LOCAL).source
-        assert (source.level, source.language, source.enabled, source.spider) == (
-            "national",
-            "da",
-            True,
-            cls.name,
-        )
-        assert cls is not MinistryListingSpider
+        assert (source.level, source.language, source.enabled) == ("national", "da", True)
+        assert source.kind in ("feed", "html_listing") and source.spider == source.kind
 
 
 # -- real crawls over HTTP (subprocess) -----------------------------------------------------
@@ -337,7 +361,9 @@ def test_crawl_and_recrawl_of_every_ministry_over_http(tmp_path):
         [
             "/dk_bm/rss/releases/latest?publisherId=90520",
             "/dk_uim/nyhedsarkiv/",
+            # the listing page (its form token), then the POST that answers the rows
             "/dk_trm/nyheder/",
+            "/dk_trm/surface/FilterListe/GetFilterlisteContent",
             "/dk_kefm/handlers/DynamicRss.ashx?id=76163fac-6c0a-4edb-8e6e-86a4dcf36bd4",
         ]
     )

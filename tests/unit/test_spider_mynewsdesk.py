@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, fixture_response
+from factories import source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.generic import Row
 from omvarld.crawl.replay import ReplayServer
 from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.crawl.sources.mynewsdesk import (
-    LansstyrelsenSkaneSpider,
-    MalmoStadSpider,
-    RegionSkaneSpider,
-)
 from omvarld.store import Store
+
+LansstyrelsenSkaneSpider = source_spider("lansstyrelsen_skane")
+MalmoStadSpider = source_spider("malmo_stad")
+RegionSkaneSpider = source_spider("region_skane")
 
 SPIDERS = {
     "region_skane": RegionSkaneSpider,

@@ -36,6 +36,7 @@ for group in (pipeline, ops, search, web):
 app.add_typer(sources.app, name="sources")
 app.add_typer(models.app, name="models")
 app.add_typer(db.db_app, name="db")
+app.add_typer(sources.app, name="sources")
 app.add_typer(search.watch_app, name="watch")
 
 if __name__ == "__main__":  # pragma: no cover

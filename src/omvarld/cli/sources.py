@@ -1,6 +1,7 @@
-"""`omvarld sources`: the sources with their last crawl and health, and `omvarld sources
-record ID`, which writes the live answers of one crawl as fixtures with their provenance
-(`omvarld.crawl.record`), ready to become a test."""
+"""`omvarld sources`: the sources with their last crawl and health; `sources check`, which
+fetches their entry points live and says what to fix (docs/operations.md, "First run on
+the internet"); and `sources record ID`, which writes the live answers of one crawl as
+fixtures with their provenance (`omvarld.crawl.record`), ready to become a test."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from omvarld.cli.common import console, data_dir, err, errors, fail
 
 if TYPE_CHECKING:
+    from omvarld.crawl.check import SourceCheck
     from omvarld.ops.health import SourceHealth
 
-app = typer.Typer()
+app = typer.Typer(no_args_is_help=False)
 
 
 @app.callback(invoke_without_command=True)
 def sources(ctx: typer.Context) -> None:
-    """List the sources with their last crawl and counts; `record` writes a crawl's answers
-    as fixtures.
+    """List the sources with their last crawl and counts; `check` tries them live, `record`
+    writes a crawl's answers as fixtures.
 
     Example: omvarld sources
     """
@@ -119,3 +122,68 @@ def record(
 
 
 _INDEX_FILES = {"routes.json", "recorded.json", "PROVENANCE.md"}
+
+
+@app.command()
+def check(
+    ids: Annotated[list[str] | None, typer.Argument(help="Source ids (default: every enabled "
+                                                    "source).")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Fetch from here instead of the configured base URL (one source "
+        "only: a mirror, a replay server).")] = None,
+) -> None:
+    """Fetch each source's entry points and report what they give; suggest what would work.
+
+    Per source: HTTP status of each entry point, rows found with title, URL and date, one
+    detail page's title, date and text length, sample titles. A source that finds nothing
+    gets the feeds, sitemaps and JSON-LD lists its pages announce tried, and a YAML entry
+    for config/sources.yaml printed for the first that works. Exit status 1 unless every
+    source checked is healthy.
+
+    Example: omvarld sources check consilium cor
+    """
+    from omvarld.config.load import load_sources
+    from omvarld.crawl.check import check_sources
+
+    with errors():
+        catalogue = load_sources()
+        chosen = [catalogue.get(i) for i in ids] if ids else catalogue.enabled
+    if base_url and len(chosen) != 1:
+        raise fail("--base-url needs exactly one source id")
+    results = check_sources(chosen, lambda _: base_url)
+    for result in results:
+        _print_check(result)
+    broken = [r.source_id for r in results if not r.healthy]
+    if broken:
+        err.print(f"[bold red]{len(broken)} of {len(results)} sources unhealthy:[/] "
+                  f"{', '.join(broken)}")
+        raise typer.Exit(1)
+    console.print(f"[green]all {len(results)} sources healthy[/]")
+
+
+def _print_check(r: SourceCheck) -> None:
+    state = "[green]healthy[/]" if r.healthy else "[bold red]BROKEN[/]"
+    console.print(f"\n[bold]{r.source_id}[/] ({r.kind}): {state}")
+    for f in r.fetched:
+        console.print(f"  {f.status or '---'}  {escape(f.url)}"
+                      + (f"  {escape(f.error)}" if f.error else ""))
+    console.print(f"  rows: {r.rows} (title {r.with_title}, URL {r.with_url}, "
+                  f"date {r.with_date})")
+    if r.detail:
+        d = r.detail
+        console.print(f"  detail: {d.status or '---'} {escape(d.url)}")
+        console.print(f"    title: {escape(d.title) or '-'}; date: {d.published or '-'}; "
+                      f"text: {d.text_chars} characters"
+                      + (f"; problem: {escape(d.problem)}" if d.problem else ""))
+    for title in r.samples:
+        console.print(f"  · {escape(title)}")
+    for problem in r.problems:
+        console.print(f"  [red]problem:[/] {escape(problem)}")
+    for s in r.suggestions:
+        console.print(f"  [yellow]would work:[/] {escape(s.found)} — {s.rows} rows, e.g. "
+                      f"{escape(s.samples[0]) if s.samples else '-'}")
+        console.print("  replace the entry in config/sources.yaml with:")
+        console.print(escape(s.as_yaml()), markup=True, highlight=False, soft_wrap=True)
+    if not r.healthy and not r.suggestions:
+        console.print("  nothing found that would work: read the site and correct the "
+                      "entry's selectors")

@@ -27,13 +27,18 @@ def _format_location(loc: tuple[Any, ...], data: Any) -> str:
     """`('sources', 1, 'base_url')` → `sources[1].base_url` (or the source id if known)."""
     out = ""
     node = data
+    tagged = False  # the union tag of the current node was passed over
     for part in loc:
         if isinstance(part, int):
             ident = node[part].get("id") if isinstance(node, list) and isinstance(
                 node[part], dict) else None
             out += f"[{ident or part}]"
+        elif isinstance(node, dict) and not tagged and node.get("kind") == part:
+            tagged = True  # a discriminated union's tag (`kind: html_listing`), not a key
+            continue
         else:
             out += f".{part}" if out else str(part)
+            tagged = False
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):

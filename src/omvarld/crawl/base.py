@@ -74,12 +74,15 @@ class OmvarldSpider(scrapy.Spider):
         database_url: str | None = None,
         store: Store | None = None,
         today: date | None = None,
+        source: Source | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         # The day dates are checked against (`checked_date`); tests freeze it.
         self.today: date = today or date.today()
-        self.source: Source = load_sources().get(source_id or self.name)
+        # A `source` given directly is one not (yet) in sources.yaml: `sources check` tries
+        # the entry it is about to suggest.
+        self.source: Source = source or load_sources().get(source_id or self.name)
         self.base_url: str = (base_url or self.source.base_url).rstrip("/")
         self.database_url = database_url
         self.store: Store | None = store

@@ -120,9 +120,13 @@ def parse_remiss_deadline(text: str | None) -> date | None:
     return None
 
 
-def parse_date(value: str | None, languages: tuple[str, ...] = ("sv", "da", "en")) -> date | None:
+def parse_date(
+    value: str | None, languages: tuple[str, ...] = ("sv", "da", "en"), order: str = "DMY"
+) -> date | None:
     """A date from ISO text, RFC 822 (feeds), or Swedish, Danish or English prose; an ISO
-    date inside a short text ("Publicerad: 2026-10-28") before a written one.
+    date inside a short text ("Publicerad: 2026-10-28") before a written one. `order` is
+    how a numeric date is written: the Council's `9/25/2026 1:10:00 PM` is month-first
+    (`MDY`), a Danish `18-11-2026` day-first (`DMY`, the default).
 
     Like `parse_swedish_date`, a month and year alone never become a date.
     """
@@ -131,7 +135,7 @@ def parse_date(value: str | None, languages: tuple[str, ...] = ("sv", "da", "en"
         value,
         _WRITTEN_DATE_ANY,
         list(languages),
-        {**_DATEPARSER_SETTINGS, "PARSERS": ["timestamp", "absolute-time"]},
+        {**_DATEPARSER_SETTINGS, "DATE_ORDER": order, "PARSERS": ["timestamp", "absolute-time"]},
         iso_anywhere=True,
         limit=200,
     )

@@ -1,31 +1,30 @@
-"""The shared bases most sources are written in: a feed, an HTML listing, a paged JSON API.
+"""The shared bases most sources are read by: a feed, a sitemap, an HTML listing, a paged
+JSON API.
 
-Publishers differ in where their documents are listed, hardly in what a document is. A
-source is therefore a thin class that says *where* (paths, selectors, JSON paths) and
-inherits *how*: requests with recorded failures, incremental stops at stored documents,
-the detail page read by trafilatura, dates in Swedish, Danish or English, attachments, PDF
-text, `LayoutChanged` when a listing that should have rows has none.
+Publishers differ in where their documents are listed, hardly in what a document is. Most
+sources are therefore declared, not written: one entry in `config/sources.yaml` whose
+`kind` (`feed`, `sitemap`, `html_listing`, `json_api`) picks the base and whose keys say
+*where* (paths, selectors, JSON paths); the base does *how*: requests with recorded
+failures, incremental stops at stored documents, the detail page read by standard metadata
+and trafilatura, dates in Swedish, Danish or English (day- or month-first), attachments, PDF
+text, `LayoutChanged` when a listing that should have rows has none. The spiders of the
+declared kinds are in `omvarld.crawl.sources.declared`; they take everything from the entry
+(`configure`):
 
-Writing a new source — one entry in `config/sources.yaml` (id, publisher, level,
-`base_url` = the publisher's origin, params) and a class whose `name` is that id:
+    - id: boverket
+      kind: html_listing
+      base_url: https://www.boverket.se
+      listings: [/sv/om-boverket/nyheter/]
+      row: ul.news-list > li
+      title: h2 a ::text
+      date: time::attr(datetime)      # null: the listing shows no date
+      summary: p.preamble ::text
+      next_page: a[rel=next]::attr(href)
+      type_rules: [["\\bremiss(?!var)|/remisser/", remiss], ["rapport", report]]
+      detail_date: p.page-info ::text  # where the article states its date
 
-    class BoverketSpider(HtmlListingSpider):
-        '''Boverket's news list; one page per news item.'''
-
-        name = "boverket"
-        listing_paths = ("/sv/om-boverket/nyheter/",)
-        row_selector = "ul.news-list > li"
-        title_selector = "h2 a::text"
-        date_selector = "time::attr(datetime)"   # None: the listing shows no date
-        summary_selector = "p.preamble::text"
-        next_page_selector = "a[rel=next]::attr(href)"
-        doc_type = "news"
-        # (regex on the lower-cased title + URL, type): the first match wins; a remiss or
-        # consultation also gets its response deadline from its text
-        type_rules = ((r"\bremiss(?!var)|/remisser/", "remiss"), (r"rapport", "report"))
-        # where the article states its date when the listing row has none
-        # ("Publicerad: 2026-10-28", "20. november 2026")
-        detail_date_selector = "p.page-info ::text"
+A source whose API needs code subclasses a base here and is named in its entry
+(`kind: spider`); its class attributes say where, as the keys above do:
 
     class InitiativesSpider(JsonApiSpider):
         '''An API that changed shape: items and total at the first path that has them.'''
@@ -43,9 +42,10 @@ where it stands in the feed's URL (or appends it), leaving the rest of the URL a
 publisher wrote it. `Row.identifier` is how the document is cited ("IP_26_2514").
 
 Then a fixture folder `tests/fixtures/boverket/` (routes.json + PROVENANCE.md) and a test.
-Hooks for what declarations cannot say: `parse_row` (a whole listing row), `row_doc_type`
-and `row_deadline` (per row), `detail_fields` (extra fields from the detail page), and for
-JSON `row_from_item` (an item as a `Row`) and `row_to_document` (a row as requests).
+Hooks, for a class of kind `spider`, for what declarations cannot say: `parse_row` (a whole
+listing row), `row_doc_type` and `row_deadline` (per row), `detail_fields` (extra fields from
+the detail page), and for JSON `row_from_item` (an item as a `Row`) and `row_to_document`
+(a row as requests).
 
 Hostile answers: an empty listing is `LayoutChanged` (never "no news"), an empty detail
 page a reported failure; a page whose declared
@@ -78,10 +78,19 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
+from omvarld.config.load import (
+    DeclaredSource,
+    FeedSource,
+    HtmlListingSource,
+    JsonApiSource,
+    Source,
+)
+from omvarld.core.errors import ConfigError
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import find_written_date, parse_date, parse_remiss_deadline
-from omvarld.crawl.pdf import PdfAttachments
+from omvarld.crawl.metadata import is_chrome, jsonld_item_urls, jsonld_objects, page_meta
+from omvarld.crawl.pdf import PdfAttachments, is_pdf_link
 
 MAX_TEXT_CHARS = 200_000
 ATTACHMENT_EXTENSIONS = (".pdf", ".docx", ".doc", ".xlsx", ".xls", ".pptx", ".odt")
@@ -268,10 +277,43 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
     follow_detail: ClassVar[bool] = True
     max_pages: ClassVar[int] = 5
     date_languages: ClassVar[tuple[str, ...]] = ("sv", "da", "en")
+    # the order of a numeric date ("9/25/2026" is month-first: MDY)
+    date_order: ClassVar[str] = "DMY"
+    # The kind a declared kind's spider reads: the source's entry, not the class, says where
+    # and how (`configure`); a class written for one source (None) keeps its attributes.
+    declared_kind: ClassVar[str | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.max_pages = int(self.source.params.get("max_pages", type(self).max_pages))
+        if self.source.kind == "spider":
+            self.max_pages = int(self.source.params.get("max_pages", type(self).max_pages))
+        if self.declared_kind:
+            if not isinstance(self.source, DeclaredSource) or (
+                self.source.kind != self.declared_kind
+            ):
+                raise ConfigError(
+                    "sources.yaml", f"sources[{self.source.id}].kind",
+                    f"{self.source.kind!r}: the {self.declared_kind!r} spider reads only "
+                    "sources of its own kind",
+                )
+            self.configure(self.source)
+
+    def configure(self, source: Source) -> None:
+        """Take what a declared source says (`config/sources.yaml`) over the class's own
+        attributes: a source of a declared kind needs no class of its own."""
+        assert isinstance(source, DeclaredSource)
+        self.doc_type = source.doc_type  # type: ignore[misc]
+        self.type_rules = tuple(tuple(rule) for rule in source.type_rules)  # type: ignore[misc]
+        if source.date_languages:
+            self.date_languages = tuple(source.date_languages)  # type: ignore[misc]
+        self.date_order = source.date_order  # type: ignore[misc]
+        self.detail_date_selector = source.detail_date  # type: ignore[misc]
+        self.follow_detail = source.follow_detail  # type: ignore[misc]
+        self.max_pages = source.max_pages
+
+    def read_date(self, value: str | None) -> date | None:
+        """A date as this source writes it (its languages, its order of day and month)."""
+        return parse_date(value, self.date_languages, self.date_order)
 
     # -- hooks per row ---------------------------------------------------------------
 
@@ -280,7 +322,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         matches its title or URL ("Remiss: …", "/remisser/"), else the class's."""
         if row.doc_type:
             return row.doc_type
-        haystack = f"{row.title}\n{row.url}".lower()
+        haystack = f"{row.title}\n{row.url}\n{row.extra.get('type_text', '')}".lower()
         for pattern, doc_type in self.type_rules:
             if re.search(pattern, haystack):
                 return doc_type
@@ -300,7 +342,7 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
         if not self.detail_date_selector:
             return None
         stated = " ".join(page.css(self.detail_date_selector).getall())
-        return parse_date(stated, self.date_languages)
+        return self.read_date(stated)
 
     def detail_fields(self, page: TextResponse, row: Row) -> dict[str, Any]:
         """Extra or overriding document fields read from the detail page (a hook)."""
@@ -378,46 +420,56 @@ class GenericSpider(PdfAttachments, OmvarldSpider):
             yield from self.with_pdfs(doc)
 
     def parse_detail(self, response: Response, row: Row) -> Iterator[Request | Document]:
+        """A detail page: standard metadata first (`omvarld.crawl.metadata`: JSON-LD,
+        OpenGraph, `DC.*`, `<time datetime>`, canonical link, htmldate), trafilatura's main
+        text; the row and `detail_date` refine. A main text that is the site's navigation
+        or a bare download list is dropped, and the attachments' text kept instead."""
         if not isinstance(response, TextResponse) or not response.body.strip():
             what = "an empty page" if not response.body.strip() else "not an HTML page"
             self.record_failure(row.url, f"{what} ({response.headers.get('Content-Type')})")
             return
         response = repair_encoding(response)
         public = self.to_public(response.url)
+        meta = page_meta(response.selector, row.url)
         main = extract_main(response.text, public)
         text = main.get("text", "")
-        title = parse_page_title(response) or clean_text(main.get("title")) or row.title
+        chrome = bool(text) and is_chrome(text, response.selector)
+        if chrome:
+            self.note(row.url, "main text is the site's navigation or a download list; dropped")
+            text = ""
+        title = meta.title or clean_text(main.get("title")) or row.title
         if not title and not text:
             self.record_failure(row.url, "no title and no main text — layout changed?")
             return
-        canonical = without_tracking(parse_canonical(response, row.url))
+        canonical = without_tracking(meta.canonical or row.url)
         published = (
             row.published
             or self.detail_date(response)
-            or parse_page_date(response)
+            or meta.published
             or parse_date(main.get("date"))
             or find_written_date(text[:600], self.date_languages)
+        )
+        attachments = list(
+            dict.fromkeys(row.attachments + parse_attachment_links(response, canonical))
         )
         fields: dict[str, Any] = {
             "title": title,
             "doc_type": self.row_doc_type(row),
             "identifier": row.identifier,
             "published": published,
-            "summary": row.summary
-            or parse_page_summary(response)
-            or clean_text(main.get("description")),
+            "summary": row.summary or meta.description or clean_text(main.get("description")),
             "text": text,
             "deadline": self.row_deadline(row, text),
-            "attachments": list(
-                dict.fromkeys(row.attachments + parse_attachment_links(response, canonical))
-            ),
+            "attachments": attachments,
             "source_version": row.version,
         }
         fields.update(self.detail_fields(response, row))
         fields["published"] = self.checked_date(canonical, fields["published"])
         doc = self.build_document(canonical, **fields)
         if doc is not None:
-            yield from self.with_pdfs(doc)
+            # with its own text gone, a document's attachments are its text
+            force = chrome and any(is_pdf_link(a) for a in attachments)
+            yield from self.with_pdfs(doc, force=force)
 
 
 class FeedSpider(GenericSpider):
@@ -430,6 +482,12 @@ class FeedSpider(GenericSpider):
 
     feed_paths: ClassVar[tuple[str, ...]] = ()
     page_param: ClassVar[str | None] = None
+
+    def configure(self, source: Source) -> None:
+        super().configure(source)
+        assert isinstance(source, FeedSource)
+        self.feed_paths = tuple(source.feeds)  # type: ignore[misc]
+        self.page_param = source.page_param  # type: ignore[misc]
 
     def feed_urls(self) -> list[str]:
         paths = self.source.params.get("feeds") or list(self.feed_paths)
@@ -483,7 +541,7 @@ class FeedSpider(GenericSpider):
         if parsed:
             published = date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
         elif stamp:
-            published = parse_date(stamp, self.date_languages)
+            published = self.read_date(stamp)
         content = entry.get("content") or []
         text = strip_tags(content[0].get("value")) if content else ""
         enclosures = [e.get("href") for e in entry.get("enclosures", []) if e.get("href")]
@@ -513,6 +571,24 @@ class HtmlListingSpider(GenericSpider):
     date_selector: ClassVar[str | None] = "time::attr(datetime)"
     summary_selector: ClassVar[str | None] = None
     next_page_selector: ClassVar[str | None] = None
+    # text of the row read with its title by `type_rules` ("::attr(class)", a tag label)
+    row_type_selector: ClassVar[str | None] = None
+    post: ClassVar[Any] = None  # a `ListingPost`: the rows come from a POST
+    jsonld_items: ClassVar[bool] = False  # the rows are the page's JSON-LD ItemList
+
+    def configure(self, source: Source) -> None:
+        super().configure(source)
+        assert isinstance(source, HtmlListingSource)
+        self.listing_paths = tuple(source.listings)  # type: ignore[misc]
+        self.row_selector = source.row or "script[type='application/ld+json']"  # type: ignore[misc]
+        self.jsonld_items = source.jsonld_items  # type: ignore[misc]
+        self.link_selector = source.link  # type: ignore[misc]
+        self.title_selector = source.title  # type: ignore[misc]
+        self.date_selector = source.date  # type: ignore[misc]
+        self.summary_selector = source.summary  # type: ignore[misc]
+        self.next_page_selector = source.next_page  # type: ignore[misc]
+        self.row_type_selector = source.row_type  # type: ignore[misc]
+        self.post = source.post  # type: ignore[misc]
 
     def listing_urls(self) -> list[str]:
         paths = self.source.params.get("listings") or list(self.listing_paths)
@@ -520,7 +596,33 @@ class HtmlListingSpider(GenericSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.listing_urls():
-            yield self.request(url, self.parse_listing, cb_kwargs={"page": 1})
+            callback = self.parse_listing_page if self.post else self.parse_listing
+            yield self.request(url, callback, cb_kwargs={"page": 1})
+
+    def parse_listing_page(self, response: Response, page: int) -> Iterator[Request]:
+        """The page whose list a script fills: its form token, then the POST that answers
+        the rows (`post` in the source; Danish ministries' `surface/FilterListe`)."""
+        if self.empty_response(response):
+            return
+        form = dict(self.post.form)
+        if self.post.token_selector and self.post.token_field:
+            token = response.css(self.post.token_selector).get()
+            if not token:
+                raise LayoutChanged(
+                    f"{self.to_public(response.url)}: no form token at "
+                    f"`{self.post.token_selector}` for the listing's POST"
+                )
+            form[self.post.token_field] = token.strip()
+        yield self.post_request(f"{self.base_url}{self.post.path}", form)
+
+    def post_request(self, url: str, form: dict[str, str]) -> Request:
+        from scrapy import FormRequest
+
+        request = self.request(url, self.parse_listing, cb_kwargs={"page": 1})
+        return FormRequest(
+            url, formdata=form, callback=request.callback, errback=request.errback,
+            cb_kwargs=request.cb_kwargs, meta=request.meta,
+        )
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request | Document]:
         if self.empty_response(response):
@@ -529,8 +631,12 @@ class HtmlListingSpider(GenericSpider):
             raise LayoutChanged(f"{response.url} is not an HTML listing any more")
         response = repair_encoding(response)
         public = self.to_public(response.url)
-        blocks = response.css(self.row_selector)
-        rows = [r for r in (self.parse_row(b, public) for b in blocks) if r is not None]
+        if self.jsonld_items:
+            urls = jsonld_item_urls(jsonld_objects(response.selector), public)
+            blocks, rows = urls, [Row(url=without_tracking(u)) for u in urls]
+        else:
+            blocks = response.css(self.row_selector)
+            rows = [r for r in (self.parse_row(b, public) for b in blocks) if r is not None]
         if len(rows) < len(blocks):
             self.skip(public, f"{len(blocks) - len(rows)} row(s) without a link")
         # A listing page is never legitimately empty: no rows means the layout changed.
@@ -549,15 +655,19 @@ class HtmlListingSpider(GenericSpider):
         if not href or not href.strip():
             return None
         date_value = block.css(self.date_selector).get() if self.date_selector else None
+        type_text = (
+            " ".join(block.css(self.row_type_selector).getall()) if self.row_type_selector else ""
+        )
         return Row(
             url=without_tracking(urljoin(page_url, href.strip())),
             title=clean_text(" ".join(block.css(self.title_selector).getall()))
             if self.title_selector
             else "",
-            published=parse_date(date_value, self.date_languages),
+            published=self.read_date(date_value),
             summary=clean_text(" ".join(block.css(self.summary_selector).getall()))
             if self.summary_selector
             else "",
+            extra={"type_text": type_text} if type_text else {},
         )
 
 
@@ -580,6 +690,21 @@ class JsonApiSpider(GenericSpider):
     first_page: ClassVar[int] = 1
     offset_paging: ClassVar[bool] = False  # page_param counts items, not pages
     follow_detail: ClassVar[bool] = False
+    fields: ClassVar[Any] = None  # a declared source's `JsonFields`
+
+    def configure(self, source: Source) -> None:
+        super().configure(source)
+        assert isinstance(source, JsonApiSource)
+        self.api_path = source.api  # type: ignore[misc]
+        self.items_path = tuple(source.items)  # type: ignore[misc]
+        self.total_path = tuple(source.total) or None  # type: ignore[misc]
+        self.next_path = source.next  # type: ignore[misc]
+        self.page_param = source.page_param  # type: ignore[misc]
+        self.page_size_param = source.page_size_param  # type: ignore[misc]
+        self.page_size = source.page_size  # type: ignore[misc]
+        self.first_page = source.first_page  # type: ignore[misc]
+        self.offset_paging = source.offset_paging  # type: ignore[misc]
+        self.fields = source.fields  # type: ignore[misc]
 
     def api_url(self, page: int) -> str:
         query = dict(self.query)
@@ -629,8 +754,34 @@ class JsonApiSpider(GenericSpider):
             yield self.request(self.api_url(page + 1), self.parse_api, cb_kwargs={"page": page + 1})
 
     def row_from_item(self, item: dict[str, Any]) -> Row | None:
-        """A hook: one API item as a `Row` (its public URL at least); None skips it."""
-        raise NotImplementedError(f"{type(self).__name__} must define row_from_item")
+        """A hook: one API item as a `Row` (its public URL at least); None skips it. A
+        declared source's `fields` say where each value is."""
+        if self.fields is None:
+            raise NotImplementedError(f"{type(self).__name__} must define row_from_item")
+        f = self.fields
+        link = dig(item, f.url) if f.url else None
+        if f.url_template:
+            try:
+                link = f.url_template.format(**item)
+            except (KeyError, IndexError, ValueError):
+                link = None
+        if not isinstance(link, str) or not link.strip():
+            self.skip(str(item.get("id", "?")), "API item without a URL")
+            return None
+        public = urljoin(self.source.base_url + "/", link.strip())
+
+        def text(path: str | None) -> str:
+            value = dig(item, path) if path else None
+            return strip_tags(value) if isinstance(value, str) else ""
+
+        return Row(
+            url=without_tracking(public),
+            title=clean_text(text(f.title)),
+            published=self.read_date(text(f.date)),
+            summary=text(f.summary),
+            text=text(f.text),
+            identifier=text(f.identifier) or None,
+        )
 
     def row_to_document(self, row: Row) -> Iterator[Request | Document]:
         """A hook: a new row as a document (default) or as a detail request."""
@@ -638,3 +789,91 @@ class JsonApiSpider(GenericSpider):
             yield from self.follow([row])
         else:
             yield from self.document_from_row(row)
+
+
+class SitemapSpider(GenericSpider):
+    """A sitemap, as Scrapy's `SitemapSpider` reads one (`scrapy.utils.sitemap`): the
+    `sitemaps` paths, else the `Sitemap:` lines of robots.txt; an index is followed to its
+    sitemaps; the URLs matching `follow` (all, if none is given) are read as pages.
+
+    `lastmod` is each URL's version, so a re-crawl fetches only pages changed since;
+    `since_days` leaves out entries older than that. A sitemap is not ordered, so a crawl
+    reads at most `max_pages` × `ITEMS_PER_PAGE` entries, newest `lastmod` first.
+    """
+
+    sitemap_paths: ClassVar[tuple[str, ...]] = ()
+    follow_patterns: ClassVar[tuple[str, ...]] = ()
+    since_days: ClassVar[int | None] = None
+    ITEMS_PER_PAGE: ClassVar[int] = 100
+    MAX_DEPTH: ClassVar[int] = 3
+
+    def configure(self, source: Source) -> None:
+        from omvarld.config.load import SitemapSource
+
+        super().configure(source)
+        assert isinstance(source, SitemapSource)
+        self.sitemap_paths = tuple(source.sitemaps)  # type: ignore[misc]
+        self.follow_patterns = tuple(source.follow)  # type: ignore[misc]
+        self.since_days = source.since_days  # type: ignore[misc]
+
+    async def start(self) -> AsyncIterator[Request]:
+        if not self.sitemap_paths:
+            yield self.request(f"{self.base_url}/robots.txt", self.parse_robots)
+        for path in self.sitemap_paths:
+            yield self.request(f"{self.base_url}{path}", self.parse_sitemap, cb_kwargs={"depth": 0})
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        from scrapy.utils.sitemap import sitemap_urls_from_robots
+
+        public = self.to_public(response.url)
+        urls = list(sitemap_urls_from_robots(response.text, base_url=public))
+        if not urls:
+            raise LayoutChanged(f"{public} names no `Sitemap:`; give `sitemaps` in the source")
+        for url in urls:
+            yield self.request(self.to_local(url), self.parse_sitemap, cb_kwargs={"depth": 0})
+
+    def parse_sitemap(self, response: Response, depth: int) -> Iterator[Request | Document]:
+        import gzip
+
+        from scrapy.utils.sitemap import Sitemap
+
+        if self.empty_response(response):
+            return
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gzip.decompress(body)
+        public = self.to_public(response.url)
+        try:
+            sitemap = Sitemap(body)
+        except Exception as exc:  # lxml refuses what is not XML
+            raise LayoutChanged(f"{public} is not a sitemap: {exc}") from exc
+        entries = list(sitemap)
+        if sitemap.type == "sitemapindex":
+            if depth < self.MAX_DEPTH:
+                for entry in entries:
+                    loc = entry.get("loc")
+                    if loc:
+                        yield self.request(
+                            self.to_local(loc), self.parse_sitemap, cb_kwargs={"depth": depth + 1}
+                        )
+            return
+        if sitemap.type != "urlset":
+            raise LayoutChanged(f"{public} is not a sitemap (root element {sitemap.type!r})")
+        rows = [row for row in map(self.sitemap_row, entries) if row is not None]
+        self.check_rows(entries, expected=True, url=public, what="sitemap <url> entries")
+        rows.sort(key=lambda r: r.version or "", reverse=True)
+        rows = rows[: self.max_pages * self.ITEMS_PER_PAGE]
+        fresh, _ = self.fresh_rows(rows)
+        yield from self.follow(fresh)
+
+    def sitemap_row(self, entry: dict[str, Any]) -> Row | None:
+        loc = (entry.get("loc") or "").strip()
+        if not loc or (
+            self.follow_patterns and not any(re.search(p, loc) for p in self.follow_patterns)
+        ):
+            return None
+        lastmod = (entry.get("lastmod") or "").strip() or None
+        modified = self.read_date(lastmod) if lastmod else None
+        if self.since_days and modified and (self.today - modified).days > self.since_days:
+            return None
+        return Row(url=without_tracking(loc), version=lastmod)

@@ -120,10 +120,11 @@ class PdfAttachments:
         otherwise)."""
         return [a for a in doc.attachments if is_pdf_link(a)]
 
-    def with_pdfs(self, doc: Document) -> Iterator[Document | Request]:
-        """The document itself, or a request chain that reads its PDFs and then yields it."""
+    def with_pdfs(self, doc: Document, *, force: bool = False) -> Iterator[Document | Request]:
+        """The document itself, or a request chain that reads its PDFs and then yields it;
+        `force` reads them whatever the type (a page whose own text was only chrome)."""
         pdfs = self.pdf_links(doc)[:MAX_ATTACHMENTS]
-        if not pdfs or not self.wants_pdfs(doc):
+        if not pdfs or not (force or self.wants_pdfs(doc)):
             yield doc
             return
         yield self._pdf_request(doc, pdfs, [])

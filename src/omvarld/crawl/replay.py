@@ -16,7 +16,9 @@ Hostile answers, for the tests that a crawl survives them: `headers` (a `Locatio
 redirect loop), `encoding` (the file's UTF-8 text re-encoded, e.g. to Latin-1, whatever the
 content type declares), `size` (a generated body of that many bytes: a 20 MB page),
 `fail_first` (the first N requests answer `fail_status`, then the route answers normally:
-retries and their back-off). Every request is logged with its time (`requested_at`).
+retries and their back-off), `method: "POST"` (a list a page fills by a POST; the form's
+fields match like query parameters), and a route for `/robots.txt` replaces the allow-all
+default (a `Sitemap:` line). Every request is logged with its time (`requested_at`).
 
     with ReplayServer() as server:
         run_crawl_in_subprocess("riksdagen", base_url=server.base_url("riksdagen"))
@@ -67,10 +69,12 @@ class Route:
     size: int | None = None
     fail_first: int = 0
     fail_status: int = 503
+    method: str = "GET"  # a POST route matches its form fields as query parameters
 
-    def matches(self, path: str, query: Mapping[str, str]) -> bool:
-        """Same path, the route's named parameters equal, and the same page (default 1)."""
-        if path != self.path:
+    def matches(self, path: str, query: Mapping[str, str], method: str = "GET") -> bool:
+        """Same path and method, the route's named parameters equal, and the same page
+        (default 1)."""
+        if path != self.path or method != self.method:
             return False
         for name in PAGING_PARAMS:
             if query.get(name, "1") != self.query.get(name, "1"):
@@ -148,6 +152,7 @@ def _route_from_json(entry: Any, where: str) -> Route:
         "note",
         "headers",
         "encoding",
+        "method",
         "size",
         "fail_first",
         "fail_status",
@@ -174,6 +179,7 @@ def _route_from_json(entry: Any, where: str) -> Route:
         size=entry.get("size"),
         fail_first=int(entry.get("fail_first", 0)),
         fail_status=int(entry.get("fail_status", 503)),
+        method=str(entry.get("method", "GET")).upper(),
     )
 
 
@@ -336,7 +342,7 @@ class ReplayServer:
 
     # -- answering ---------------------------------------------------------------------
 
-    def answer(self, raw_path: str) -> Answer:
+    def answer(self, raw_path: str, method: str = "GET", form: str = "") -> Answer:
         with self._lock:
             self.requests.append(raw_path)
             self.requested_at.append((time.monotonic(), raw_path))
@@ -357,12 +363,13 @@ class ReplayServer:
                 "text/plain; charset=utf-8",
                 f"replay: simulated HTTP {fault} for {source_id}\n".encode(),
             )
-        if rest == "/robots.txt":
-            return Answer(200, "text/plain; charset=utf-8", ROBOTS_TXT)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        query.update({k: v[-1] for k, v in parse_qs(form, keep_blank_values=True).items()})
         for route in routes:
-            if route.matches(rest, query):
+            if route.matches(rest, query, method):
                 return self._serve(source_id, route)
+        if rest == "/robots.txt":  # a source's own robots.txt is a route like any other
+            return Answer(200, "text/plain; charset=utf-8", ROBOTS_TXT)
         return _not_found(path)
 
     def _serve(self, source_id: str, route: Route) -> Answer:
@@ -409,8 +416,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(with_body=False)
 
-    def _respond(self, *, with_body: bool) -> None:
-        answer = self.replay.answer(self.path)
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+        self._respond(with_body=True, method="POST", form=form)
+
+    def _respond(self, *, with_body: bool, method: str = "GET", form: str = "") -> None:
+        answer = self.replay.answer(self.path, method, form)
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))

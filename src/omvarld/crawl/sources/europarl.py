@@ -1,4 +1,4 @@
-"""The European Parliament: adopted texts and plenary documents, and its press releases.
+"""The European Parliament: adopted texts and plenary documents.
 
 **Documents** (`europarl_documents`). The Open Data Portal API v2
 (`https://data.europarl.europa.eu/api/v2`) answers JSON-LD: `{"data": [...], "@context": …}`,
@@ -12,10 +12,7 @@ the classifier has Swedish vocabulary). Relative ids resolve against the `@base`
 context, `https://data.europarl.europa.eu/`. The PDF of an adopted text (a `decision`), in
 the chosen language, is read into the document's text: the API gives titles, not texts.
 
-**Press releases** (`europarl_press`). The press room's RSS lists releases newest first; each
-new release's page (`/news/en/press-room/{yyyymmdd}IPR{nnnnn}/{slug}`) is read by the generic
-feed base: trafilatura for the text, `link rel=canonical` for the identity, the PDF version
-as attachment.
+The press releases (`europarl_press`) are a declared feed in `config/sources.yaml`.
 """
 
 from __future__ import annotations
@@ -30,7 +27,6 @@ from scrapy.http import Response
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import parse_date
-from omvarld.crawl.generic import FeedSpider
 from omvarld.crawl.pdf import PdfAttachments
 
 DATA_BASE = "https://data.europarl.europa.eu/"
@@ -243,12 +239,3 @@ class EuroparlDocumentsSpider(PdfAttachments, OmvarldSpider):
         )
         if doc is not None:
             yield from self.with_pdfs(doc)
-
-
-class EuroparlPressSpider(FeedSpider):
-    """Press releases of the European Parliament's press room: RSS, then each release page."""
-
-    name = "europarl_press"
-    doc_type = "press_release"
-    follow_detail = True
-    feed_paths = ("/rss/doc/press-releases/en.xml",)
