@@ -13,9 +13,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from omvarld.cli.common import console, errors, fail
+from omvarld.cli.common import QueryArgument, console, errors, fail
 
 app = typer.Typer()
 
@@ -112,7 +113,7 @@ def _open_store() -> Store:
     return Store.open()
 
 
-@app.command("search")
+@app.command("search", cls=QueryArgument)
 def search_command(
     text: Annotated[str, typer.Argument(help="Words to find (Swedish-aware).")] = "",
     semantic: SemanticOpt = None,
@@ -137,6 +138,9 @@ def search_command(
     """Search the stored documents: words, meaning (--semantic) or both, with filters.
 
     Example: omvarld search "bostäder" --area bostader --level eu --since 2026-06-01 --format table
+
+    Words may start with a dash: `omvarld search -bostad` (or `omvarld search -- -bostad`)
+    searches for "-bostad".
     """
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format: {fmt!r}: use table, csv or json")
@@ -176,7 +180,7 @@ def _print(result: SearchResult, fmt: str) -> None:
         _write_csv(result.hits)
         return
     if result.message:
-        console.print(f"[yellow]{result.message}[/]")
+        console.print(f"[yellow]{escape(result.message)}[/]")
     if result.hits:
         console.print(_hits_table(result.hits))
     pages = max(1, -(-result.total // result.per_page))
@@ -204,7 +208,8 @@ def _hits_table(hits: list[Hit], title: str | None = None) -> Table:
                          justify="right" if column in ("id", "score") else "left")
     for hit in hits:
         table.add_row(str(hit.id), hit.published.isoformat() if hit.published else "",
-                      hit.level, hit.doc_type, hit.publisher, f"{hit.title}\n[dim]{hit.url}[/]",
+                      hit.level, hit.doc_type, escape(hit.publisher),
+                      f"{escape(hit.title)}\n[dim]{escape(hit.url)}[/]",
                       ", ".join(hit.areas), f"{hit.score:.3f}")
     return table
 
@@ -426,7 +431,7 @@ def watch_notify() -> None:
         store.close()
     console.print(f"{report.sent} e-mails sent ({report.documents} documents)")
     for failure in report.failed:
-        console.print(f"[red]not sent:[/] {failure}")
+        console.print(f"[red]not sent:[/] {escape(failure)}")
     if report.failed:
         raise typer.Exit(1)
 
