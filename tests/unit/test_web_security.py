@@ -170,9 +170,17 @@ def test_a_session_expires_and_logout_revokes_it(env) -> None:
     expired = client.get(page, headers=HTML, follow_redirects=False)
     assert expired.status_code == 303 and expired.headers["location"].startswith("/login")
     assert second.get(page, headers=HTML).status_code == 200
-    # logging out revokes the session: the old cookie, replayed, no longer works
+    # logging out (the page's own form) revokes the session: the old cookie, replayed,
+    # no longer works
     kept = second.cookies.get("omvarld_session")
-    assert second.post("/logout", follow_redirects=False).status_code == 303
+    form = second.get("/", headers=HTML).text
+    assert 'action="/logout"' in form
+    csrf = re.search(r'action="/logout"><input type="hidden" name="csrf_token" '
+                     r'value="([^"]+)"', form).group(1)
+    logout = web_client(app, origin=False)
+    logout.cookies.update(second.cookies)
+    assert logout.post("/logout", data={"csrf_token": csrf},
+                       follow_redirects=False).status_code == 303
     replay = web_client(app)
     replay.cookies.set("omvarld_session", kept)
     assert replay.get("/api/areas").status_code == 401
@@ -207,6 +215,9 @@ def test_ids_out_of_range_are_refused_not_a_server_error(env, doc_id: int) -> No
     ]:
         status = getattr(client, method)(url, **kw).status_code
         assert status in (404, 422), (url, status)
+    if doc_id > 0:
+        page = client.get(f"/documents/{doc_id}", headers=HTML)
+        assert page.status_code == 422 and "felaktigt värde" in page.text
 
 
 @pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31", "0001-01-07"])

@@ -12,7 +12,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import (
     HTMLResponse,
@@ -110,14 +111,28 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             return PlainTextResponse("Unknown host; see OMVARLD_WEB_ALLOWED_HOSTS.", 400)
         return await call_next(request)
 
+    def _wants_page(request: Request) -> bool:
+        return not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+            "accept", "")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api") or "text/html" not in request.headers.get(
-                "accept", "") or exc.status_code in (301, 302, 303, 307):
+        if not _wants_page(request) or exc.status_code in (301, 302, 303, 307):
             return await http_exception_handler(request, exc)
         return ctx.templates.TemplateResponse(
             request, "error.html", {"status": exc.status_code, "detail": exc.detail},
             status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """A wrong value in the address (an id out of range, say): the API says which
+        parameter; a page says so in words."""
+        if not _wants_page(request):
+            return await request_validation_exception_handler(request, exc)
+        return ctx.templates.TemplateResponse(
+            request, "error.html", {"status": 422, "detail": "Adressen innehåller ett "
+                                    "felaktigt värde (t.ex. ett dokumentnummer som inte "
+                                    "finns)."}, status_code=422)
 
     return app
 

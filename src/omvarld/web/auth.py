@@ -117,7 +117,8 @@ class AccessPolicy:
         token = settings.web_token.get_secret_value() if settings.web_token else None
         if token is not None and len(token.strip()) < MIN_TOKEN:
             raise ConfigError("environment", "OMVARLD_WEB_TOKEN",
-                              f"{len(token.strip())} characters; use at least {MIN_TOKEN}, "
+                              f"is {len(token.strip())} characters long; use at least "
+                              f"{MIN_TOKEN}, "
                               "e.g. `python -c 'import secrets; print(secrets.token_urlsafe"
                               "(32))'`")
         policy = cls(token, parse_users(settings.web_users),
