@@ -166,3 +166,10 @@ def test_config_errors_survive_pickling() -> None:
     again = pickle.loads(pickle.dumps(error))
     assert str(again) == "sources.yaml: `sources[x].level`: bad"
     assert again.problems[0].key == "sources[x].level"
+
+
+def test_lemma_overrides_must_be_text(tmp_path: Path) -> None:
+    folder = _broken(tmp_path, [])
+    (folder / "lemmas.yaml").write_text("sv:\n  on: på\n  bostäder: 3\n", "utf-8")
+    keys = sorted(p.key for p in check_config(folder))
+    assert keys == ["sv.True (key)", "sv.bostäder"]

@@ -35,7 +35,13 @@ def _format_location(loc: tuple[Any, ...], data: Any) -> str:
     out = ""
     node = data
     for part in loc:
-        if isinstance(part, int):
+        if part == "[key]":  # the key itself is wrong (YAML read `on` as true, say)
+            out += " (key)"
+            continue
+        if isinstance(node, dict) and part in node:  # a mapping's key, as the file has it
+            key = next(k for k in node if k == part)
+            out += f".{key}" if out else str(key)
+        elif isinstance(part, int) and not isinstance(part, bool):
             ident = _ident(node[part]) if isinstance(node, list) and isinstance(
                 node[part], dict) else None
             out += f"[{ident or part}]"

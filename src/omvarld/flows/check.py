@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, PositiveInt, StrictBool, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PositiveInt,
+    RootModel,
+    StrictBool,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 from omvarld.core.errors import ConfigError, ConfigProblems, OmvarldError
 from omvarld.core.schema import read_yaml, validation_problems, yaml_problems
@@ -30,6 +39,13 @@ KNOWN_PARAMS: dict[str, Any] = {
     "types": dict[str, str], "categories": dict[str, Any], "query": dict[str, Any],
     "pdf": StrictBool, "page_language": str, "notice_language": str,
 }
+
+
+class LemmaOverrides(RootModel[dict[StrictStr, dict[StrictStr, StrictStr] | None]]):
+    """`lemmas.yaml`: per language, word form → lemma, both text (YAML reads a bare `on`
+    or `nej` as something else; quote those)."""
+
+    model_config = ConfigDict(strict=True)
 
 
 def _models() -> list[tuple[str, type[BaseModel], Callable[[Path], Any], bool]]:
@@ -55,6 +71,7 @@ def _models() -> list[tuple[str, type[BaseModel], Callable[[Path], Any], bool]]:
         ("digest.yaml", DigestConfig, load_digest_config, False),
         ("positions.yaml", Positions, load_positions, False),
         ("schedule.yaml", ScheduleConfig, load_schedule, False),
+        ("lemmas.yaml", LemmaOverrides, lambda folder: None, False),
     ]
 
 
