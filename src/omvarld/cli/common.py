@@ -7,11 +7,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand
 
 from omvarld.core.errors import OmvarldError
 
@@ -20,7 +22,10 @@ err = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    """Print `message` (markup off: `sources[riksdagen]` stays as written), one `error:`
+    line per line of it; the exit to raise."""
+    for line in message.splitlines() or [""]:
+        err.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -30,6 +35,37 @@ def errors() -> Iterator[None]:
         yield
     except OmvarldError as exc:
         raise fail(str(exc)) from exc
+
+
+class QueryArgument(TyperCommand):
+    """A command whose text argument may start with a dash: `omvarld search -bostad`
+    searches for "-bostad" (what is not one of the command's options is the query;
+    `--` before the query works too)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if param.param_type_name == "option":  # Typer ships its own Click
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not param.is_flag and not param.count
+        kept: list[str] = []
+        loose: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                loose += args[i + 1:]
+                break
+            name = arg.split("=", 1)[0]
+            if arg.startswith("-") and len(arg) > 1 and name not in takes_value:
+                loose.append(arg)
+            else:
+                kept.append(arg)
+                if takes_value.get(name) and "=" not in arg and i + 1 < len(args):
+                    kept.append(args[i + 1])
+                    i += 1
+            i += 1
+        return super().parse_args(ctx, [*kept, "--", *loose] if loose else kept)
 
 
 def progress_bar() -> Progress:

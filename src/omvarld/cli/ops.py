@@ -1,4 +1,4 @@
-"""`omvarld serve` and `omvarld deployments`: omvarld running itself.
+"""`omvarld check`, `omvarld serve` and `omvarld deployments`: omvarld running itself.
 
 `serve` serves every deployment of config/schedule.yaml from this one process — the way
 to run omvarld on a single machine: start it once (a systemd unit, a container) and the
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_prefect
@@ -22,6 +24,27 @@ app = typer.Typer()
 
 if TYPE_CHECKING:
     from omvarld.ops.schedule import ScheduleConfig
+
+
+@app.command()
+def check(
+    config_dir: Annotated[Path | None, typer.Option(
+        help="The configuration folder (default: OMVARLD_CONFIG_DIR).")] = None,
+) -> None:
+    """Check the configuration before any work: every YAML file, every source's spider and
+    parameters, the schedule. One line per problem (file, source, key); exit 1 if any.
+    Every flow runs the same check first.
+
+    Example: omvarld check
+    """
+    from omvarld.flows.check import check_config
+
+    problems = check_config(config_dir)
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", soft_wrap=True)
+    if problems:
+        raise fail(f"{len(problems)} configuration problem(s)")
+    console.print("configuration ok", highlight=False)
 
 
 @app.command()
@@ -91,5 +114,5 @@ def _deployment_table(schedule: ScheduleConfig) -> Table:
             upcoming = asyncio.run(upcoming)
         nxt = upcoming[0].strftime("%a %Y-%m-%d %H:%M") if upcoming else ""
         params = ", ".join(f"{k}={v}" for k, v in spec.parameters.items())
-        table.add_row(spec.name, spec.flow, spec.cron, nxt, params)
+        table.add_row(spec.name, spec.flow, escape(spec.cron), nxt, escape(params))
     return table

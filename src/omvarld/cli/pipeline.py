@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_prefect, progress_bar
@@ -29,8 +30,9 @@ def _crawl_table(reports: list) -> Table:
                                                          "failed"} else "left")
     for r in reports:
         style = "green" if r.status == "ok" else "red"
+        first = escape((r.errors[0] if r.errors else "")[:90])
         table.add_row(r.source, f"[{style}]{r.status}[/]", str(r.new), str(r.updated),
-                      str(r.unchanged), str(r.failed), (r.errors[0] if r.errors else "")[:90])
+                      str(r.unchanged), str(r.failed), first)
     return table
 
 
@@ -48,8 +50,10 @@ def crawl(
     from omvarld.config.load import load_sources
     from omvarld.core.settings import get_settings
     from omvarld.crawl.run import run_crawl_in_subprocess
+    from omvarld.flows.check import require_config
 
     with errors():
+        require_config(sources=sources)
         settings = get_settings()
         catalogue = load_sources()
         ids = sources or [s.id for s in catalogue.enabled]
@@ -191,6 +195,10 @@ def weekly(
 
     Example: omvarld weekly --replay
     """
+    from omvarld.flows.check import require_config
+
+    with errors():
+        require_config(sources=source)  # the flow checks again; this fails before Prefect
     prepare_prefect(data_dir())
     from omvarld.flows.weekly import weekly as weekly_flow
 
@@ -202,7 +210,8 @@ def weekly(
     for kind, path in report.digest_paths.items():
         console.print(f"digest ({kind}): {path}")
     if report.failed_sources:
-        err.print(f"[yellow]unreachable or failed sources:[/] {', '.join(report.failed_sources)}")
+        err.print("[yellow]unreachable or failed sources:[/] "
+                  + escape(", ".join(report.failed_sources)))
 
 
 def _evaluation_table(title: str, result: Evaluation) -> Table:
@@ -276,7 +285,7 @@ def evaluate_cmd(
     if not cv:
         trained_on = getattr(classifier.head, "meta", {}).get("files", {})
         if text_sha256(file) in trained_on.values():
-            err.print(f"[yellow]warning:[/] the head was trained on {file.name}: these "
+            err.print(f"[yellow]warning:[/] the head was trained on {escape(file.name)}: these "
                       "figures are not a test; use --cv for held-out figures")
         console.print(_evaluation_table(
             f"{file.name}: {result.documents} documents ({classifier.version})", result))

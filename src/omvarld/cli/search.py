@@ -16,9 +16,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from omvarld.cli.common import console, errors, fail
+from omvarld.cli.common import QueryArgument, console, errors, fail
 
 app = typer.Typer()
 
@@ -141,7 +142,7 @@ def _open_store() -> Store:
     return Store.open()
 
 
-@app.command("search")
+@app.command("search", cls=QueryArgument)
 @with_filters
 def search_command(
     text: Annotated[str, typer.Argument(help="Words to find (Swedish-aware).")] = "",
@@ -156,6 +157,9 @@ def search_command(
     """Search the stored documents: words, meaning (--semantic) or both, with filters.
 
     Example: omvarld search "bostäder" --area bostader --level eu --since 2026-06-01 --format table
+
+    Words may start with a dash: `omvarld search -bostad` (or `omvarld search -- -bostad`)
+    searches for "-bostad".
     """
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format: {fmt!r}: use table, csv or json")
@@ -194,9 +198,9 @@ def _print(result: SearchResult, fmt: str) -> None:
         _write_csv(result.hits)
         return
     if result.message:
-        console.print(f"[yellow]{result.message}[/]")
+        console.print(f"[yellow]{escape(result.message)}[/]")
     elif result.searched.terms:
-        console.print(f"[dim]searched:[/] {result.searched.describe()}")
+        console.print(f"[dim]searched:[/] {escape(result.searched.describe())}")
     if result.hits:
         console.print(_hits_table(result.hits))
     pages = max(1, -(-result.total // result.per_page))
@@ -224,7 +228,8 @@ def _hits_table(hits: list[Hit], title: str | None = None) -> Table:
                          justify="right" if column in ("id", "score") else "left")
     for hit in hits:
         table.add_row(str(hit.id), hit.published.isoformat() if hit.published else "",
-                      hit.level, hit.doc_type, hit.publisher, f"{hit.title}\n[dim]{hit.url}[/]",
+                      hit.level, hit.doc_type, escape(hit.publisher),
+                      f"{escape(hit.title)}\n[dim]{escape(hit.url)}[/]",
                       ", ".join(hit.areas), f"{hit.score:.3f}")
     return table
 
@@ -413,7 +418,7 @@ def watch_notify() -> None:
         store.close()
     console.print(f"{report.sent} e-mails sent ({report.documents} documents)")
     for failure in report.failed:
-        console.print(f"[red]not sent:[/] {failure}")
+        console.print(f"[red]not sent:[/] {escape(failure)}")
     if report.failed:
         raise typer.Exit(1)
 

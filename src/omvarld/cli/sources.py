@@ -57,7 +57,7 @@ def sources(ctx: typer.Context) -> None:
             result = (f"[{style}]{run.status}[/]: {run.new} new, {run.updated} updated, "
                       f"{run.unchanged} unchanged, {run.failed} failed")
             if run.errors:
-                result += f" — {run.errors[0][:80]}"
+                result += f" — {escape(run.errors[0][:80])}"
         table.add_row(
             s.id if s.enabled else f"{s.id} (disabled)", s.level, str(stored.get(s.id, 0)),
             run.started.strftime("%Y-%m-%d %H:%M") if run else "never", result,

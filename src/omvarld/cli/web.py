@@ -27,8 +27,9 @@ def web(
 ) -> None:
     """Serve the analysts' web app and its JSON API (uvicorn).
 
-    On 127.0.0.1 no login is needed; on any other address set OMVARLD_WEB_TOKEN or
-    OMVARLD_WEB_USERS first.
+    On 127.0.0.1 no login is needed; on any other address set OMVARLD_WEB_TOKEN (32
+    characters or more) or OMVARLD_WEB_USERS first, and name the host the analysts type
+    in OMVARLD_WEB_ALLOWED_HOSTS (the app answers only to its known names).
 
     Example: omvarld web --port 8000
     """
@@ -47,6 +48,9 @@ def web(
     shown = f"[{settings.web_host}]" if ":" in settings.web_host else settings.web_host
     console.print(f"omvarld web: http://{shown}:{settings.web_port}/  (API: /api, "
                   f"schema: /openapi.json; Ctrl+C stops)", soft_wrap=True)
+    names = sorted(application.state.ctx.policy.allowed_hosts)
+    console.print(f"answers to: {', '.join(names)} (more: OMVARLD_WEB_ALLOWED_HOSTS)",
+                  soft_wrap=True, highlight=False, markup=False)
     uvicorn.run(application, host=settings.web_host, port=settings.web_port,
                 log_level="warning", proxy_headers=False)
 

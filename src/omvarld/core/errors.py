@@ -12,6 +12,20 @@ class ConfigError(OmvarldError):
         self.where, self.key, self.problem = where, key, problem
         super().__init__(f"{where}: `{key}`: {problem}")
 
+    def __reduce__(self):  # pickled between processes (Prefect, subprocess crawls)
+        return type(self), (self.where, self.key, self.problem)
+
 
 class SourceError(OmvarldError):
     """A source could not be crawled (unreachable, changed layout, bad response)."""
+
+
+class ConfigProblems(OmvarldError):
+    """Every problem found checking the configuration, one per line of the message."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):
+        return type(self), (self.problems,)

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     web_users: str | None = Field(
         default=None, description="Basic-auth users: comma-separated `name:hash` pairs, "
         "each hash written by `omvarld web-password NAME`.")
+    web_allowed_hosts: str | None = Field(
+        default=None, description="Comma-separated host names the web app answers to, "
+        "beside the loopback names and OMVARLD_WEB_HOST (e.g. omvarld.malmo.se).")
+    web_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="Hours a login on /login lasts.")
 
     @field_validator("database_url")
     @classmethod

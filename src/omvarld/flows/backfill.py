@@ -353,7 +353,10 @@ def backfill(
     classifier has not labelled (every document with `everything`). Run it again after
     an interruption: finished batches are skipped."""
     from omvarld.core.settings import get_settings
+    from omvarld.flows.check import config_gate
 
+    if (failed := config_gate()) is not None:
+        return failed
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if workers is not None and workers < 1:

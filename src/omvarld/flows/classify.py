@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from omvarld.flows.check import config_gate
 from omvarld.flows.tasks import classify_documents, finish_run, flow_run_id
 from omvarld.ops.report import RunReport
 
@@ -20,6 +21,8 @@ def classify(everything: bool = False, database_url: str | None = None) -> RunRe
     """Classify what is new or changed since the last run."""
     from omvarld.core.settings import get_settings
 
+    if (failed := config_gate()) is not None:
+        return failed
     database_url = database_url or get_settings().database_url
     report = RunReport(flow="classify", flow_run_id=flow_run_id())
     classify_step(report, database_url, everything)

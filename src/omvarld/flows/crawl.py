@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from omvarld.flows.check import config_gate
 from omvarld.flows.tasks import check_alerts, crawl_all, finish_run, flow_run_id
 from omvarld.ops.report import RunReport
 from omvarld.ops.schedule import load_schedule
@@ -44,6 +45,8 @@ def crawl(
     """Crawl sources (all enabled by default); `dry_run`: no alert e-mails."""
     from omvarld.core.settings import get_settings
 
+    if (failed := config_gate(sources)) is not None:
+        return failed
     database_url = database_url or get_settings().database_url
     report = RunReport(flow="crawl", flow_run_id=flow_run_id(), dry_run=dry_run)
     crawl_step(report, sources, base_urls, database_url, dry_run)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from omvarld.flows.check import config_gate
 from omvarld.flows.classify import classify_step
 from omvarld.flows.crawl import crawl_step
 from omvarld.flows.tasks import finish_run, flow_run_id, notify_watches
@@ -22,6 +23,8 @@ def daily(
     """Crawl → classify → watches; `dry_run`: no alert or watch e-mails."""
     from omvarld.core.settings import get_settings
 
+    if (failed := config_gate(sources)) is not None:
+        return failed
     database_url = database_url or get_settings().database_url
     report = RunReport(flow="daily", flow_run_id=flow_run_id(), dry_run=dry_run)
     crawl_step(report, sources, base_urls, database_url, dry_run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from omvarld.flows.check import config_gate
 from omvarld.flows.tasks import build_digest, finish_run, flow_run_id, resolve_week, send_digest
 from omvarld.ops.report import RunReport
 
@@ -31,6 +32,8 @@ def digest(
     """Build, then send, the digest of `week` ("previous", "current" or 2026-W47)."""
     from omvarld.core.settings import get_settings
 
+    if (failed := config_gate()) is not None:
+        return failed
     settings = get_settings()
     database_url = database_url or settings.database_url
     report = RunReport(flow="digest", flow_run_id=flow_run_id(), dry_run=dry_run)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from omvarld.flows.check import config_gate
 from omvarld.flows.classify import classify_step
 from omvarld.flows.crawl import crawl_step
 from omvarld.flows.digest import digest_step
@@ -32,6 +33,8 @@ def weekly(
     nothing is e-mailed; `send=False`: the digest is only written."""
     from omvarld.core.settings import get_settings
 
+    if (failed := config_gate(sources)) is not None:
+        return failed  # before any crawl: every problem logged, no traceback
     settings = get_settings()
     database_url = database_url or settings.database_url
     report = RunReport(flow="weekly", flow_run_id=flow_run_id(), dry_run=dry_run)

@@ -287,3 +287,17 @@ class WatchMatchRow(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     matched: Mapped[datetime] = mapped_column(DateTime)
     announce: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebSessionRow(Base):
+    """A browser's login to the web app: the cookie holds a random secret, this row its
+    SHA-256 (a copy of the table gives no one a session). Expired rows are refused and
+    swept on the next login; logging out deletes the row."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(128))
+    created: Mapped[datetime] = mapped_column(DateTime)
+    expires: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omvarld.search.query import Hit, SearchResult
 from omvarld.web import queries
-from omvarld.web.auth import Principal, same_origin
+from omvarld.web.auth import Principal, post_allowed
 from omvarld.web.deps import context, principal
 from omvarld.web.pages import document_view, validate_correction
-from omvarld.web.params import SearchParams, search_params, to_query
+from omvarld.web.params import DocId, SearchParams, search_params, to_query
 
 router = APIRouter(tags=["omvarld"])
 
@@ -178,7 +178,7 @@ def _document_out(request: Request, doc_id: int) -> DocumentOut:
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut,
             responses={404: {"model": Problem}})
-def api_document(request: Request, doc_id: int) -> DocumentOut:
+def api_document(request: Request, doc_id: DocId) -> DocumentOut:
     """One document with its labels (score, threshold, evidence), stakeholders,
     references, the other publishers of its story and its corrections."""
     return _document_out(request, doc_id)
@@ -186,7 +186,7 @@ def api_document(request: Request, doc_id: int) -> DocumentOut:
 
 @router.get("/documents/{doc_id}/similar", response_model=list[Hit],
             responses={404: {"model": Problem}})
-def api_similar(request: Request, doc_id: int,
+def api_similar(request: Request, doc_id: DocId,
                 k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[Any]:
     """The documents closest in meaning to this one."""
     from omvarld.search.query import similar
@@ -199,13 +199,14 @@ def api_similar(request: Request, doc_id: int,
 
 @router.post("/documents/{doc_id}/corrections", response_model=CorrectionOut,
              status_code=201, responses={404: {"model": Problem}, 422: {"model": Problem}})
-def api_correct(request: Request, doc_id: int, body: CorrectionIn,
+def api_correct(request: Request, doc_id: DocId, body: CorrectionIn,
                 who: Annotated[Principal, Depends(principal)]) -> CorrectionOut:
     """Record an analyst's correction: add or remove a focus area, with a comment. The
     author is the authenticated user, else `author`. `omvarld train` learns from these."""
     ctx = context(request)
-    if not same_origin(request):
-        raise HTTPException(403, "posted from another site")
+    if not post_allowed(request):
+        raise HTTPException(403, "posted from another site: send a matching Origin, the "
+                                 "X-CSRF-Token of the page, or a bearer token")
     if ctx.store.document(doc_id) is None:
         raise HTTPException(404, f"no document {doc_id}")
     author = who.name or (body.author or "").strip()
@@ -243,8 +244,10 @@ def api_digests(request: Request) -> list[DigestOut]:
 def api_weekly(
     request: Request,
     weeks: Annotated[int, Query(ge=1, le=260, description="How many weeks")] = 26,
-    until: Annotated[date | None, Query(description="Last day of the window (default "
-                                                    "today)")] = None,
+    until: Annotated[date | None, Query(
+        ge=queries.FIRST_DAY, le=queries.LAST_DAY,
+        description="Last day of the window (default today), 1900-01-01 to 2999-12-31")
+    ] = None,
     basis: Annotated[Literal["published", "first_seen"], Query(
         description="Date a document by its publication date or by when it was found")
     ] = "published",

@@ -18,7 +18,8 @@ from omvarld.core.areas import FocusAreas
 from omvarld.core.model import DOC_TYPE_NAMES_SV, LEVEL_NAMES_SV
 from omvarld.core.settings import Settings
 from omvarld.store import Store
-from omvarld.web.auth import AccessPolicy, Principal
+from omvarld.web import queries
+from omvarld.web.auth import COOKIE, AccessPolicy, Principal, client_of, session_key, too_many
 
 if TYPE_CHECKING:
     from omvarld.nlp.encoder import Encoder
@@ -113,12 +114,31 @@ def context(request: Request) -> WebContext:
 
 
 def principal(request: Request) -> Principal:
-    """Every protected route depends on this: the caller, or a 401 / login redirect."""
+    """Every protected route depends on this: the caller, or a 401 / login redirect; a
+    client that failed too often is answered 429 before its credentials are checked."""
     ctx: WebContext = request.app.state.ctx
-    who = ctx.policy.identify(request)
+    policy = ctx.policy
+    client = client_of(request)
+    offers = policy.required and policy.offers_credentials(request)
+    if offers and (retry := policy.throttle.retry_after(client)):
+        raise too_many(retry)
+    who = policy.identify(request, session_principal(ctx, request))
     if who is None:
-        raise ctx.policy.challenge(request)
+        if offers:
+            policy.throttle.failed(client)
+        raise policy.challenge(request)
+    if offers:
+        policy.throttle.succeeded(client)
     return who
+
+
+def session_principal(ctx: WebContext, request: Request) -> Principal | None:
+    """Who the session cookie names, while that session lives."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie or not ctx.policy.required:
+        return None
+    row = queries.live_session(ctx.store, session_key(cookie))
+    return Principal(row.method, row.name) if row else None  # type: ignore[arg-type]
 
 
 def _templates() -> Jinja2Templates:

@@ -17,9 +17,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from omvarld.store import document_date
 from omvarld.web import exports, queries
-from omvarld.web.auth import Principal, same_origin
+from omvarld.web.auth import Principal, post_allowed
 from omvarld.web.deps import LANGUAGE_NAMES_SV, WebContext, context, principal
-from omvarld.web.params import SearchParams, search_params, to_query
+from omvarld.web.params import DocId, SearchParams, search_params, to_query
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -194,7 +194,7 @@ def document_view(ctx: WebContext, doc_id: int) -> dict:
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
-def document_page(request: Request, doc_id: int, who: Annotated[Principal, Depends(principal)],
+def document_page(request: Request, doc_id: DocId, who: Annotated[Principal, Depends(principal)],
                   saved: str = "") -> Response:
     ctx = context(request)
     view = document_view(ctx, doc_id)
@@ -212,13 +212,14 @@ def document_page(request: Request, doc_id: int, who: Annotated[Principal, Depen
 
 @router.post("/documents/{doc_id}/corrections", response_class=HTMLResponse)
 def correct(
-    request: Request, doc_id: int, who: Annotated[Principal, Depends(principal)],
+    request: Request, doc_id: DocId, who: Annotated[Principal, Depends(principal)],
     area: Annotated[str, Form()] = "", action: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "", author: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Store an analyst's correction (add or remove an area) with who and when."""
     ctx = context(request)
-    if not same_origin(request):
+    if not post_allowed(request, csrf_token):
         raise HTTPException(403, "Formuläret kom från en annan webbplats.")
     name = who.name or author.strip()
     problem = validate_correction(ctx, area, action, comment, name)
@@ -285,6 +286,7 @@ def dashboard(request: Request, weeks: str = "26", until: str = "", basis: str =
         end = date.fromisoformat(until) if until else date.today()
     except ValueError:
         end = date.today()
+    end = min(max(end, queries.FIRST_DAY), queries.LAST_DAY)
     basis = basis if basis in ("published", "first_seen") else "published"
     rows = queries.weekly_counts(ctx.store, n_weeks, until=end, basis=basis)
     peak = max([1, *(n for r in rows for n in r.areas.values())])

@@ -12,12 +12,15 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
-from fastapi import Query
+from fastapi import Path, Query
 
 if TYPE_CHECKING:
     from omvarld.search.query import SearchQuery
 
 MAX_TEXT = 500  # characters of a query kept; longer input is cut (and said so)
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in SQLite and PostgreSQL alike
+# A document id in a path: out of range is a 422, never a database overflow.
+DocId = Annotated[int, Path(ge=1, le=MAX_ID, description="Document id.")]
 
 
 @dataclass

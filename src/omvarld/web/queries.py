@@ -10,10 +10,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from omvarld.store import Store
-from omvarld.store.tables import DigestRow, DocumentRow, FeedbackRow, LabelRow
+from omvarld.store.tables import DigestRow, DocumentRow, FeedbackRow, LabelRow, WebSessionRow
+
+# The dates the weekly counts accept: a window of up to 260 weeks around any of them stays
+# far from date.min and date.max (year 1 and 9999), where the arithmetic overflows.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def weekly_counts(store: Store, weeks: int, *, until: date | None = None,
     of `until` (default today), oldest first. `basis` "published" dates a document by
     its publication date (first seen when it has none); "first_seen" by when omvarld
     found it, the digest's notion of a week."""
-    until = until or date.today()
+    until = min(max(until or date.today(), FIRST_DAY), LAST_DAY)
     last_monday = until - timedelta(days=until.weekday())
     first_monday = last_monday - timedelta(weeks=weeks - 1)
     lo, hi = first_monday, last_monday + timedelta(days=6)
@@ -110,3 +114,31 @@ def newest_date(store: Store) -> date | None:
         seen = s.scalar(select(func.max(DocumentRow.first_seen)))
     return published or (seen.date() if seen else None)
 
+
+
+def start_session(store: Store, key: str, method: str, name: str | None, hours: float,
+                  now: datetime | None = None) -> datetime:
+    """Record a login (`key`: the SHA-256 of the cookie's secret) lasting `hours`; expired
+    sessions are swept at the same time. Returns when it expires."""
+    now = now or datetime.now()
+    expires = now + timedelta(hours=hours)
+    with store.session() as s:
+        s.execute(delete(WebSessionRow).where(WebSessionRow.expires <= now))
+        s.add(WebSessionRow(id=key, method=method, name=name, created=now, expires=expires))
+    return expires
+
+
+def live_session(store: Store, key: str, now: datetime | None = None
+                 ) -> WebSessionRow | None:
+    """The session `key` names, unless it expired or was revoked."""
+    now = now or datetime.now()
+    with store.session() as s:
+        row = s.get(WebSessionRow, key)
+        return row if row is not None and row.expires > now else None
+
+
+def end_session(store: Store, key: str) -> bool:
+    """Revoke a session (logging out); False when there was none."""
+    with store.session() as s:
+        gone = s.execute(delete(WebSessionRow).where(WebSessionRow.id == key)).rowcount
+    return bool(gone)
