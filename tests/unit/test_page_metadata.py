@@ -44,6 +44,24 @@ REAL_PAGES = {
         date(2017, 8, 28),  # DC.Date; the page's first <time> is the decision, 15 June
         RG + "statens-offentliga-utredningar/2017/08/sou-201766/",
     ),
+    "regeringen/prop-2017-18-86_document-page.html": (
+        "https://www.regeringen.se/rattsdokument/proposition/2018/01/prop.-20171886/",
+        "Mer ändamålsenliga bestämmelser om rättsliga biträden",
+        date(2018, 1, 30),
+        RG + "proposition/2018/01/prop.-20171886/",
+    ),
+    "regeringen/prop-2008-09-140_document-page.html": (
+        "https://www.regeringen.se/rattsdokument/proposition/2009/03/200809140/",
+        "Ett användbart försvar - försvarspolitisk proposition",
+        date(2009, 3, 19),  # DC.Date; DC.Date.Created is the page's migration, 2015-04-02
+        RG + "proposition/2009/03/200809140/",
+    ),
+    "regeringen/prop-1997-98-44_document-page.html": (
+        "https://www.regeringen.se/rattsdokument/proposition/1997/01/prop.-19979844-/",
+        "Personuppgiftslag",
+        "its DC.Date is 1997-01-01, a placeholder for a proposition of the 1997/98 session",
+        RG + "proposition/1997/01/prop.-19979844-/",
+    ),
     "europarl_press/press-room_release-page_20241212IPR25960.html": (
         EP + "20241212IPR25960/x",
         "EP paves way for the use of EU funds to finance natural disaster recovery",

@@ -5,8 +5,9 @@ Order, first found wins:
 - **title**: JSON-LD `headline`/`name` → `og:title` → `DC.title`/`dcterms.title` →
   `twitter:title` → the EU sites' `WT.z_docTitle` → `h1` → `<title>`; a trailing site name
   ("… | News | European Parliament", "… - Regeringen.se") is cut off.
-- **date**: JSON-LD `datePublished` → `article:published_time` → `DC.date.created` /
-  `DC.date` / `dcterms.created` / `dcterms.date` / `meta[name=date|published]` →
+- **date**: JSON-LD `datePublished` → `article:published_time` → `DC.date` →
+  `DC.date.created` (on regeringen.se's older pages: when the page was migrated) /
+  `dcterms.created` / `dcterms.date` / `meta[name=date|published]` →
   `<time datetime>` → htmldate (original date, no guessing from the URL alone).
 - **canonical URL**: `<link rel=canonical>` → `og:url` → JSON-LD `url` → the fetched URL.
 - **description**: JSON-LD `description` → `og:description` → `meta[name=description]` →
@@ -180,7 +181,7 @@ def read_date(page: Selector, ld: dict[str, Any], html: str, url: str) -> tuple[
     if isinstance(value, str) and (found := parse_date(value)):
         return found, "JSON-LD datePublished"
     meta = _meta(
-        page, "article:published_time", "DC.date.created", "DC.date", "dcterms.created",
+        page, "article:published_time", "DC.date", "DC.date.created", "dcterms.created",
         "dcterms.date", "DC.date.issued", "dcterms.issued", "date", "published",
         "og:published", "citation_publication_date",
     )
