@@ -17,6 +17,7 @@ from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_pre
 if TYPE_CHECKING:
     from omvarld.nlp.evaluate import Evaluation
     from omvarld.ops.health import SourceHealth
+    from omvarld.ops.report import SourceRow
 
 app = typer.Typer()
 
@@ -47,7 +48,6 @@ def crawl(
     """
     from omvarld.config.load import load_sources
     from omvarld.core.settings import get_settings
-    from omvarld.crawl.run import run_crawl_in_subprocess
 
     with errors():
         settings = get_settings()
@@ -57,13 +57,35 @@ def crawl(
             catalogue.get(sid)
         with _replay_server(replay) as base_urls, ThreadPoolExecutor(max_workers=4) as pool:
             err.print(f"crawling {', '.join(ids)} …")
-            reports = list(pool.map(lambda sid: run_crawl_in_subprocess(
-                sid, base_url=base_urls.get(sid), database_url=settings.database_url,
-                timeout=settings.crawl_timeout), ids))
-    console.print(_crawl_table(reports))
-    failed = [r.source for r in reports if r.status != "ok"]
+            rows = list(pool.map(lambda sid: _crawl_locked(
+                sid, base_urls.get(sid), settings.database_url, settings.crawl_timeout), ids))
+    console.print(_crawl_table(rows))
+    failed = [r.source for r in rows if r.status != "ok"]
     if failed:
-        raise fail(f"failed sources: {', '.join(failed)}")
+        raise fail(f"failed or skipped sources: {', '.join(failed)}")
+
+
+def _crawl_locked(source_id: str, base_url: str | None, database_url: str,
+                  timeout: float) -> SourceRow:
+    """One source's crawl under the lock the flows take: never beside a scheduled run's."""
+    from omvarld.crawl.run import run_crawl_in_subprocess
+    from omvarld.ops.locks import crawl_lock, crawl_lock_ttl, holder_of, locked, process_holder
+    from omvarld.ops.report import SourceRow
+    from omvarld.store import Store
+
+    store = Store.open(database_url)
+    try:
+        with locked(store, crawl_lock(source_id), process_holder(),
+                    crawl_lock_ttl(timeout)) as mine:
+            if not mine:
+                other = holder_of(store, crawl_lock(source_id))
+                return SourceRow(source=source_id, status="skipped",
+                                 error=f"another run is crawling it ({other})")
+            report = run_crawl_in_subprocess(source_id, base_url=base_url,
+                                              database_url=database_url, timeout=timeout)
+    finally:
+        store.close()
+    return SourceRow.from_crawl(report)
 
 
 @contextmanager

@@ -27,13 +27,20 @@ from prefect.cache_policies import INPUTS, RUN_ID, TASK_SOURCE
 from prefect.context import TaskRunContext
 
 from omvarld.core.model import CrawlReport
-from omvarld.ops.locks import holder_of, locked, refresh
+from omvarld.ops.locks import (
+    CRAWL_LOCK_MARGIN,
+    crawl_lock,
+    crawl_lock_ttl,
+    holder_of,
+    locked,
+    refresh,
+)
 from omvarld.ops.report import RunReport, SourceRow, save_report
 from omvarld.ops.schedule import CrawlPolicy, ScheduleConfig
 from omvarld.store import Store, utcnow
 
 CLASSIFY_LOCK_TTL = timedelta(minutes=30)  # pushed forward after every batch
-LOCK_MARGIN = timedelta(minutes=10)  # beyond the crawl's own time limit
+LOCK_MARGIN = CRAWL_LOCK_MARGIN
 
 
 class CrawlFailed(Exception):
@@ -71,10 +78,9 @@ def crawl_source(source_id: str, base_url: str | None, database_url: str,
     store = Store.open(database_url)
     try:
         holder = run_holder()
-        with locked(store, f"crawl:{source_id}", holder,
-                    timedelta(seconds=timeout) + LOCK_MARGIN) as mine:
+        with locked(store, crawl_lock(source_id), holder, crawl_lock_ttl(timeout)) as mine:
             if not mine:
-                other = holder_of(store, f"crawl:{source_id}")
+                other = holder_of(store, crawl_lock(source_id))
                 log.warning("%s is being crawled by %s: skipped", source_id, other)
                 return SourceRow(source=source_id, status="skipped", attempts=attempt,
                                  error=f"another run is crawling it ({other})")
