@@ -202,26 +202,41 @@ def weekly(
     send: Annotated[bool, typer.Option(
         help="Send the digest and any alert e-mails, as the scheduled run does "
              "(default: write only).")] = False,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Exit 0 even when sources were skipped or failed or "
+        "documents were left unclassified (the report and digest say so either way).")
+    ] = False,
 ) -> None:
     """The main job: crawl → classify → digest, as a Prefect flow.
 
     Finishes even when sources are unreachable: each is reported by name and the digest
-    is written (saying it is empty, if so).
+    is written (saying what it lacks). A partial run exits 1 unless --allow-partial.
 
     Example: omvarld weekly --replay
     """
     prepare_prefect(data_dir())
+    from omvarld.flows.tasks import PartialRun
     from omvarld.flows.weekly import weekly as weekly_flow
 
+    partial = None
     with errors(), _replay_server(replay) as base_urls:
-        report = weekly_flow(sources=source, week=week, base_urls=base_urls,
-                             max_age_days=None if replay else 60, dry_run=not send)
+        try:
+            report = weekly_flow(sources=source, week=week, base_urls=base_urls,
+                                 max_age_days=None if replay else 60, dry_run=not send,
+                                 allow_partial=allow_partial)
+        except PartialRun as exc:
+            partial, report = exc, exc.report
     console.print(_crawl_table(report.crawls))
     console.print(f"classified {report.classified} documents, {report.labelled} in a focus area")
     for kind, path in report.digest_paths.items():
         console.print(f"digest ({kind}): {path}")
     if report.failed_sources:
         err.print(f"[yellow]unreachable or failed sources:[/] {', '.join(report.failed_sources)}")
+    for problem in report.problems:
+        err.print(f"partial: {problem}", markup=False, highlight=False)
+    if partial is not None:
+        raise fail(f"the run was partial ({len(report.problems)} problems); "
+                   "--allow-partial to accept that")
 
 
 @app.command()

@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,7 @@ def write_digest(
     config: DigestConfig | None = None,
     positions: Positions | None = None,
     pdf: bool | None = None,
+    incomplete_sources: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Build the week's digest and write it to `out_dir` in every format, and record it.
 
@@ -75,7 +77,7 @@ def write_digest(
     config = config or load_digest_config().check_areas(areas)
     digest = build_digest(store, week, areas=areas, per_area=per_area,
                           max_age_days=max_age_days, now=now, config=config,
-                          positions=positions)
+                          positions=positions, incomplete_sources=incomplete_sources)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / digest.week

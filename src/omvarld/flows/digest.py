@@ -12,7 +12,8 @@ from omvarld.ops.report import RunReport
 def digest_step(report: RunReport, database_url: str, week: str | None, digest_dir: str,
                 max_age_days: int | None, dry_run: bool, send: bool = True) -> None:
     report.week = resolve_week(week)
-    report.digest_paths = build_digest(database_url, report.week, digest_dir, max_age_days)
+    report.digest_paths = build_digest(database_url, report.week, digest_dir, max_age_days,
+                                       report.incomplete_sources)
     if send:
         report.digest_sent_to, report.digest_not_sent = send_digest(database_url,
                                                                     report.week, dry_run)
