@@ -1,6 +1,10 @@
 """Killed with SIGKILL at five points of a weekly run, then run again: the store ends
 exactly as after an uninterrupted run, row for row (documents, labels, stakeholders,
-references, stories), and the rerun is not held up by the dead run's locks.
+references, stories), and no rerun is held up by the dead run's locks.
+
+The kills follow one another on one store, as a bad night would: each run resumes what
+the one before left and is killed at the next point (each point is still reached: the
+crawl is incremental, the classification is not yet done …); a last run completes it.
 
 Each run is the real command (`omvarld weekly --replay`) in a session of its own; the
 kill is a failpoint (`omvarld.core.failpoints`) that sends SIGKILL to the run's whole
@@ -15,7 +19,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,10 +63,10 @@ def runner(tmp_path_factory):
                 env["OMVARLD_FAILPOINT"] = failpoint
             command = [sys.executable, "-m", "omvarld.cli.main", "weekly", "--replay",
                        *(a for s in SOURCES for a in ("--source", s))]
-            started = time.monotonic()
+            folder.mkdir(parents=True, exist_ok=True)
             done = subprocess.run(command, env=env, cwd=folder, capture_output=True,
-                                  text=True, timeout=300, start_new_session=True)
-            return done.returncode, time.monotonic() - started, done.stdout + done.stderr
+                                  text=True, timeout=600, start_new_session=True)
+            return done.returncode, 0.0, done.stdout + done.stderr
 
         yield run
 
@@ -90,31 +93,24 @@ def snapshot(folder: Path) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(runner, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("whole")
-    code, seconds, output = runner(folder)
+def test_runs_killed_at_five_points_end_as_one_uninterrupted_run(runner, tmp_path):
+    code, _, output = runner(tmp_path / "whole")
     assert code == 0, output
-    rows = snapshot(folder)
-    assert len(rows["documents"]) >= 10 and rows["labels"] and rows["stakeholders"]
-    assert all(story is not None for _, story in rows["stories"]), "every document linked"
-    return rows, seconds
+    whole = snapshot(tmp_path / "whole")
+    assert len(whole["documents"]) >= 10 and whole["labels"] and whole["stakeholders"]
+    assert all(story is not None for _, story in whole["stories"]), "every document linked"
 
-
-@pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_run_killed_and_run_again_ends_as_an_uninterrupted_run(point, runner,
-                                                                 uninterrupted, tmp_path):
-    whole, whole_seconds = uninterrupted
-    code, _, output = runner(tmp_path, KILL_POINTS[point])
-    assert code == -signal.SIGKILL, f"the failpoint was not reached:\n{output}"
-    killed = snapshot(tmp_path)
-    assert killed["documents"] != whole["documents"] or killed["stories"] != whole["stories"] \
-        or point == "mid-digest"  # the kill left work undone
-    code, seconds, output = runner(tmp_path)
-    assert code == 0, f"the rerun was partial or failed:\n{output}"
-    assert "skipped" not in output and "another run" not in output  # no dead run's lock
-    assert seconds < whole_seconds * 2 + 30
-    again = snapshot(tmp_path)
+    folder = tmp_path / "killed"
+    for point, failpoint in KILL_POINTS.items():
+        code, _, output = runner(folder, failpoint)
+        assert code == -signal.SIGKILL, f"not killed {point} ({failpoint}):\n{output}"
+        assert "another run" not in output, f"held up by a dead run's lock ({point})"
+        left = snapshot(folder)
+        assert point == "mid-digest" or left["stories"] != whole["stories"], point
+    code, _, output = runner(folder)
+    assert code == 0, f"the last run was partial or failed:\n{output}"
+    assert "another run" not in output
+    again = snapshot(folder)
     for table in ("documents", "labels", "stakeholders", "references", "stories"):
-        assert again[table] == whole[table], f"{table} differ after a kill {point}"
+        assert again[table] == whole[table], f"{table} differ after the kills"
     assert again["locks"] == []

@@ -98,6 +98,15 @@ class Answer:
 FAULTS = ("503", "stall", "truncated", "garbled", "content-type")
 
 
+def chaos_fault(rate: float, seed: int, raw_path: str, content_type: str) -> str | None:
+    """The fault chaos gives the first request of `raw_path`, or None (see above)."""
+    digest = hashlib.sha256(f"{seed}:{raw_path}".encode()).digest()
+    if rate <= 0 or int.from_bytes(digest[:4], "big") / 2**32 >= rate:
+        return None
+    fault = FAULTS[digest[4] % len(FAULTS)]
+    return "garbled" if fault == "content-type" and "json" not in content_type else fault
+
+
 def generated_body(size: int, content_type: str) -> bytes:
     """A body of exactly `size` bytes: an HTML page padded with paragraphs (or filler)."""
     if "html" in content_type:
@@ -217,6 +226,7 @@ class ReplayServer:
         self._served: dict[int, int] = {}
         self._chaos: tuple[float, int] = (0.0, 0)
         self.faulted: dict[str, str] = {}  # path → fault, for chaos
+        self.content_types: dict[str, str] = {}  # path → content type of what it serves
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -290,15 +300,14 @@ class ReplayServer:
 
     def _spoil(self, raw_path: str, answer: Answer) -> Answer:
         rate, seed = self._chaos
-        digest = hashlib.sha256(f"{seed}:{raw_path}".encode()).digest()
-        if rate <= 0 or int.from_bytes(digest[:4], "big") / 2**32 >= rate:
+        with self._lock:
+            self.content_types[raw_path] = answer.content_type
+        fault = chaos_fault(rate, seed, raw_path, answer.content_type)
+        if fault is None or answer.status != 200:
             return answer
         with self._lock:
             if raw_path in self.faulted:
                 return answer
-            fault = FAULTS[digest[4] % len(FAULTS)]
-            if fault == "content-type" and "json" not in answer.content_type:
-                fault = "garbled"
             self.faulted[raw_path] = fault
         if fault == "503":
             return Answer(503, "text/plain; charset=utf-8", b"replay: chaos 503\n")
@@ -309,7 +318,7 @@ class ReplayServer:
             return Answer(200, answer.content_type, answer.body, answer.headers,
                           cut=len(answer.body) // 2)
         if fault == "garbled":
-            noise = hashlib.shake_256(digest).digest(max(len(answer.body), 64))
+            noise = hashlib.shake_256(raw_path.encode()).digest(max(len(answer.body), 64))
             return Answer(200, answer.content_type, noise, answer.headers)
         return Answer(200, "application/rdf+xml",
                       b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
