@@ -68,7 +68,10 @@ def crawl(
 def _crawl_locked(source_id: str, base_url: str | None, database_url: str,
                   timeout: float) -> SourceRow:
     """One source's crawl under the lock the flows take: never beside a scheduled run's."""
+    from datetime import timedelta
+
     from omvarld.crawl.run import run_crawl_in_subprocess
+    from omvarld.ops.health import close_abandoned_runs
     from omvarld.ops.locks import crawl_lock, crawl_lock_ttl, holder_of, locked, process_holder
     from omvarld.ops.report import SourceRow
     from omvarld.store import Store
@@ -81,6 +84,7 @@ def _crawl_locked(source_id: str, base_url: str | None, database_url: str,
                 other = holder_of(store, crawl_lock(source_id))
                 return SourceRow(source=source_id, status="skipped",
                                  error=f"another run is crawling it ({other})")
+            close_abandoned_runs(store, timedelta(0), source=source_id)  # a dead run's
             report = run_crawl_in_subprocess(source_id, base_url=base_url,
                                               database_url=database_url, timeout=timeout)
     finally:
@@ -135,15 +139,24 @@ def classify(
         if result.failed:
             raise typer.Exit(1)
         return
+    from datetime import timedelta
+
+    from omvarld.ops.locks import holder_of, locked, process_holder, refresh
+
+    holder, ttl = process_holder(), timedelta(minutes=30)
     with errors():
         store = Store.open()
-        with progress_bar() as progress:
-            task = progress.add_task("classifying", total=None)
+        with locked(store, "classify", holder, ttl) as mine:  # the flows' lock
+            if not mine:
+                raise fail(f"another run is classifying ({holder_of(store, 'classify')})")
+            with progress_bar() as progress:
+                task = progress.add_task("classifying", total=None)
 
-            def step(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                def step(done: int, total: int) -> None:
+                    refresh(store, "classify", holder, ttl)
+                    progress.update(task, completed=done, total=total)
 
-            report = classify_pending(store, everything=everything, progress=step)
+                report = classify_pending(store, everything=everything, progress=step)
     console.print(report.summary())
 
 

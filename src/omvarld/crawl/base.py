@@ -56,6 +56,8 @@ def describe_failure(failure: Failure, max_bytes: int | None = None) -> str:
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
     if isinstance(exc, CancelledError):  # how Scrapy ends a download past its size limit
+        if "larger than" in str(exc):  # declared by Content-Length: Scrapy names both
+            return f"refused: {str(exc).strip()}"
         request = getattr(failure, "request", None)
         limit = (request.meta.get("download_maxsize") if request is not None else None
                  ) or max_bytes

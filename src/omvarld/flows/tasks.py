@@ -72,6 +72,7 @@ def run_holder() -> str:
 def crawl_source(source_id: str, base_url: str | None, database_url: str,
                  timeout: float) -> SourceRow:
     from omvarld.crawl.run import run_crawl_in_subprocess  # Twisted stays out of this process
+    from omvarld.ops.health import close_abandoned_runs
 
     log = get_run_logger()
     context = TaskRunContext.get()
@@ -85,6 +86,7 @@ def crawl_source(source_id: str, base_url: str | None, database_url: str,
                 log.warning("%s is being crawled by %s: skipped", source_id, other)
                 return SourceRow(source=source_id, status="skipped", attempts=attempt,
                                  error=f"another run is crawling it ({other})")
+            close_abandoned_runs(store, timedelta(0), source=source_id)  # a dead run's
             report = run_crawl_in_subprocess(source_id, base_url=base_url,
                                               database_url=database_url, timeout=timeout)
         failpoint("crawl.source-done")

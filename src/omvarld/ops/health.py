@@ -156,15 +156,17 @@ def source_health(
     return out
 
 
-def close_abandoned_runs(store: Store, older_than: timedelta, now: datetime | None = None
-                         ) -> int:
+def close_abandoned_runs(store: Store, older_than: timedelta, now: datetime | None = None,
+                         source: str | None = None) -> int:
     """Mark failed every crawl run still "running" after `older_than` (its process was
-    killed before it could say so); how many were closed."""
+    killed before it could say so); how many were closed. With `source`, that source's
+    only: whoever holds its crawl lock knows every earlier run of it is dead."""
     now = now or utcnow()
     with store.session() as s:
         result = s.execute(
             update(CrawlRunRow)
-            .where(CrawlRunRow.status == "running", CrawlRunRow.started < now - older_than)
+            .where(CrawlRunRow.status == "running", CrawlRunRow.started < now - older_than,
+                   *([CrawlRunRow.source == source] if source else []))
             .values(status="failed", finished=now, failed=1,
                     errors=["abandoned: the run was interrupted before it finished"])
         )
