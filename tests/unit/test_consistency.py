@@ -176,3 +176,24 @@ def test_an_empty_or_garbled_page_is_unreadable_and_a_real_one_is_not():
     noise = bytes(range(256)).decode("utf-8", errors="replace") * 8
     assert unreadable(_document("brus", noise)).startswith("unreadable text")
     assert unreadable(_document("bostad", TEXTS[0][1])) is None
+
+
+def test_a_source_that_read_no_listing_where_it_used_to_yield_is_broken():
+    from omvarld.ops.health import health_from_runs
+    from omvarld.store.tables import CrawlRunRow
+
+    now = utcnow()
+
+    def run(days: int, status: str, new: int, errors: list[str]) -> CrawlRunRow:
+        started = now - timedelta(days=days)
+        return CrawlRunRow(source="folketinget", started=started, finished=started,
+                           status=status, new=new, updated=0, unchanged=0,
+                           failed=0 if status == "ok" else 3, errors=errors)
+
+    unreadable_listing = run(0, "failed", 0, [
+        "folketinget: no listing could be read (1 answers unusable)",
+        "https://oda.ft.dk/api/Sag: XML (application/xml) where JSON was expected"])
+    history = [run(d, "ok", 3, []) for d in (1, 2, 3)]
+    assert health_from_runs("folketinget", [unreadable_listing, *history]).status == "broken"
+    unreachable = run(0, "failed", 0, ["folketinget: source unreachable"])
+    assert health_from_runs("folketinget", [unreachable, *history]).status == "failed"
