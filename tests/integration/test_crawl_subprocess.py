@@ -476,10 +476,22 @@ def test_every_request_failing_makes_the_source_failed_with_its_name():
     )
 
 
-def test_some_failed_requests_leave_the_source_ok():
+def test_some_failed_requests_make_the_source_partial_not_ok():
     s = spider()
-    s.requests_failed, s.responses_ok = 1, 5
-    assert s.final_report().status == "ok"
+    s.requests_failed, s.responses_ok, s.listings_read = 1, 5, 1
+    s.record_failure("https://data.riksdagen.se/dokument/X", "HTTP 500")
+    report = s.final_report()
+    assert report.status == "partial" and report.failed == 1
+
+
+def test_answers_of_which_no_listing_could_be_read_make_the_source_failed():
+    s = spider()
+    s.responses_ok = 2
+    s.record_failure("https://data.riksdagen.se/dokumentlista/", "invalid JSON: …")
+    s.record_failure("https://data.riksdagen.se/dokumentlista/?p=2", "invalid JSON: …")
+    report = s.final_report()
+    assert report.status == "failed"
+    assert report.errors[0] == "riksdagen: no listing could be read (2 answers unusable)"
 
 
 def test_a_changed_layout_makes_the_source_failed():
