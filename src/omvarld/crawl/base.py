@@ -218,8 +218,9 @@ class OmvarldSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else self.base_url
         self.requests_failed += 1
-        self.record_failure(url, describe_failure(failure,
-                                                  self.settings.getint("DOWNLOAD_MAXSIZE")))
+        settings = getattr(self, "settings", None)  # none outside a crawler (tests)
+        limit = settings.getint("DOWNLOAD_MAXSIZE") if settings is not None else None
+        self.record_failure(url, describe_failure(failure, limit))
 
     def local_url(self, public_url: str) -> str:
         """A URL the source gave (absolute, on its public host) made relative to our base.
