@@ -305,5 +305,5 @@ def test_a_notice_over_the_size_limit_is_refused_and_reported(tmp_path):
     assert report.status == "partial"  # the listing was fine, one document was lost
     assert (report.new, report.failed) == (1, 1)
     refused = [e for e in report.errors if "52018PC0340" in e]
-    assert refused and "larger than the download limit of" in refused[0]
+    assert refused and "larger than download max size (12582912)" in refused[0]
     assert "CancelledError" not in refused[0]
