@@ -197,3 +197,16 @@ def test_a_source_that_read_no_listing_where_it_used_to_yield_is_broken():
     assert health_from_runs("folketinget", [unreadable_listing, *history]).status == "broken"
     unreachable = run(0, "failed", 0, ["folketinget: source unreachable"])
     assert health_from_runs("folketinget", [unreachable, *history]).status == "failed"
+
+
+def test_a_streamed_body_refused_for_its_size_says_the_limit_not_cancelled():
+    from scrapy import Request
+    from twisted.internet.defer import CancelledError
+    from twisted.python.failure import Failure
+
+    from omvarld.crawl.base import describe_failure
+
+    failure = Failure(CancelledError())  # what Scrapy raises when a stream passes the limit
+    failure.request = Request("http://127.0.0.1:9/x", meta={"download_maxsize": 10_485_760})
+    assert describe_failure(failure) == (
+        "refused: the answer is larger than the download limit of 10,485,760 bytes")
