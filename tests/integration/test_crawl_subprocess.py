@@ -227,7 +227,7 @@ def test_a_truncated_detail_fails_that_item_only_and_is_fetched_next_run(tmp_pat
             ),
         )
         report = crawl(server, "riksdagen", tmp_path)
-    assert (report.status, report.new, report.failed) == ("ok", 1, 1)
+    assert (report.status, report.new, report.failed) == ("partial", 1, 1)  # one lost
     (error,) = report.errors
     assert error.startswith("https://data.riksdagen.se/dokument/H2021148: invalid JSON")
     assert set(stored(tmp_path)) == {"https://data.riksdagen.se/dokument/HA01AU6"}
@@ -329,7 +329,7 @@ def test_a_page_without_the_expected_elements_is_that_items_error(tmp_path):
             ),
         )
         report = crawl(server, "regeringen", tmp_path)
-    assert (report.status, report.new, report.failed) == ("ok", 10, 1)
+    assert (report.status, report.new, report.failed) == ("partial", 10, 1)  # one lost
     (error,) = report.errors
     assert error.startswith(f"https://www.regeringen.se{PM_JOBB}: no h1 and no main text")
     assert f"https://www.regeringen.se{PM_JOBB}" not in stored(tmp_path)
@@ -479,10 +479,22 @@ def test_every_request_failing_makes_the_source_failed_with_its_name():
     )
 
 
-def test_some_failed_requests_leave_the_source_ok():
+def test_some_failed_requests_make_the_source_partial_not_ok():
     s = spider()
-    s.requests_failed, s.responses_ok = 1, 5
-    assert s.final_report().status == "ok"
+    s.requests_failed, s.responses_ok, s.listings_read = 1, 5, 1
+    s.record_failure("https://data.riksdagen.se/dokument/X", "HTTP 500")
+    report = s.final_report()
+    assert report.status == "partial" and report.failed == 1
+
+
+def test_answers_of_which_no_listing_could_be_read_make_the_source_failed():
+    s = spider()
+    s.responses_ok = 2
+    s.record_failure("https://data.riksdagen.se/dokumentlista/", "invalid JSON: …")
+    s.record_failure("https://data.riksdagen.se/dokumentlista/?p=2", "invalid JSON: …")
+    report = s.final_report()
+    assert report.status == "failed"
+    assert report.errors[0] == "riksdagen: no listing could be read (2 answers unusable)"
 
 
 def test_a_changed_layout_makes_the_source_failed():

@@ -114,7 +114,7 @@ def errors_for(report, path: str) -> list[str]:
 @pytest.mark.slow
 def test_the_crawl_goes_on_and_stores_what_is_good(hostile_crawl):
     report, docs, _ = hostile_crawl
-    assert report.status == "ok"
+    assert report.status == "partial"  # the good is stored; the refused pages are losses
     assert set(docs) == {MLR + POST_912, MLR + POST_905, MLR + POST_871}
     assert report.new == 3
 

@@ -101,9 +101,24 @@ def test_without_network_every_source_is_reported_and_a_digest_written(prefect_h
 
     dead = f"http://127.0.0.1:{_closed_port()}"
     report = weekly(sources=SOURCES, base_urls={"riksdagen": dead, "regeringen": dead},
-                    dry_run=True,
+                    dry_run=True, allow_partial=True,
                     database_url=f"sqlite:///{tmp_path}/s.sqlite", digest_dir=str(tmp_path))
     assert sorted(report.failed_sources) == ["regeringen", "riksdagen"]
     assert all(c.errors for c in report.crawls)
+    assert report.status == "partial" and "**Partial run**" in report.markdown()
     markdown = Path(report.digest_paths["markdown"]).read_text(encoding="utf-8")
     assert "Inga nya dokument denna vecka" in markdown
+    assert ("Ofullständig: byggd av 0 av 0 dokument; 2 källor kunde inte läsas helt: "
+            "riksdagen, regeringen.") in markdown
+    assert any("weekly run incomplete" in a for a in report.alerts)
+
+
+def test_a_partial_run_fails_unless_partial_is_allowed(prefect_home, tmp_path):
+    from omvarld.flows.tasks import PartialRun
+    from omvarld.flows.weekly import weekly
+
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    with pytest.raises(PartialRun, match="riksdagen: failed") as raised:
+        weekly(sources=["riksdagen"], base_urls={"riksdagen": dead}, dry_run=True,
+               database_url=f"sqlite:///{tmp_path}/s.sqlite", digest_dir=str(tmp_path))
+    assert raised.value.report.digest_paths  # the digest was still written

@@ -137,9 +137,23 @@ def test_bindings_without_celex_numbers_are_a_changed_layout():
         listing(make_spider(), json.dumps(data).encode())
 
 
-def test_an_html_error_page_instead_of_sparql_json_is_a_changed_layout():
-    with pytest.raises(LayoutChanged, match="where SPARQL JSON was expected"):
-        listing(make_spider(), b"<html><body><h1>Request Rejected</h1></body></html>")
+def test_an_html_error_page_instead_of_sparql_json_is_one_failure_saying_so():
+    spider = make_spider()
+    assert listing(spider, b"<html><body><h1>Request Rejected</h1></body></html>") == []
+    assert spider.report.failed == 1  # once, not again as a changed layout
+    error = spider.report.errors[0]
+    assert "HTML" in error and "where JSON was expected" in error
+    assert "truncated" not in spider.report.errors[0]
+
+
+def test_a_crawl_whose_only_listing_is_turtle_fails_as_no_listing_read():
+    spider = make_spider()
+    listing(spider, b"@prefix cdm: <http://publications.europa.eu/ontology/cdm#> .\n")
+    spider.responses_ok += 1  # what the engine's response signal counts in a crawl
+    report = spider.final_report()
+    assert report.status == "failed" and report.failed == 1
+    assert report.errors[0].startswith("eurlex: no listing could be read")
+    assert "Turtle where JSON was expected" in report.errors[1]
 
 
 def test_json_without_head_and_results_is_a_changed_layout():
@@ -298,6 +312,8 @@ def test_a_notice_over_the_size_limit_is_refused_and_reported(tmp_path):
         report = run_crawl_in_subprocess(
             "eurlex", base_url=server.base_url("eurlex"), database_url=db_url(tmp_path)
         )
-    assert report.status == "ok"  # the other work and the listing were fine
+    assert report.status == "partial"  # the listing was fine, one document was lost
     assert (report.new, report.failed) == (1, 1)
-    assert any("52018PC0340" in e for e in report.errors)
+    refused = [e for e in report.errors if "52018PC0340" in e]
+    assert refused and "larger than download max size (12582912)" in refused[0]
+    assert "CancelledError" not in refused[0]

@@ -190,7 +190,7 @@ def test_html_where_json_was_expected_is_a_recorded_failure_not_a_crash():
     body = b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>"
     assert listing_output(spider, body) == []
     assert spider.report.failed == 1
-    assert "invalid JSON" in spider.report.errors[0]
+    assert "HTML where JSON was expected" in spider.report.errors[0]
 
 
 def test_an_empty_value_where_odata_count_says_there_are_hits_is_a_changed_layout():

@@ -18,6 +18,7 @@ from omvarld.cli.common import console, data_dir, err, errors, fail, prepare_pre
 
 if TYPE_CHECKING:
     from omvarld.nlp.evaluate import Evaluation
+    from omvarld.ops.report import SourceRow
 
 app = typer.Typer()
 
@@ -49,7 +50,6 @@ def crawl(
     """
     from omvarld.config.load import load_sources
     from omvarld.core.settings import get_settings
-    from omvarld.crawl.run import run_crawl_in_subprocess
     from omvarld.flows.check import require_config
 
     with errors():
@@ -61,13 +61,39 @@ def crawl(
             catalogue.get(sid)
         with _replay_server(replay) as base_urls, ThreadPoolExecutor(max_workers=4) as pool:
             err.print(f"crawling {', '.join(ids)} …")
-            reports = list(pool.map(lambda sid: run_crawl_in_subprocess(
-                sid, base_url=base_urls.get(sid), database_url=settings.database_url,
-                timeout=settings.crawl_timeout), ids))
-    console.print(_crawl_table(reports))
-    failed = [r.source for r in reports if r.status != "ok"]
+            rows = list(pool.map(lambda sid: _crawl_locked(
+                sid, base_urls.get(sid), settings.database_url, settings.crawl_timeout), ids))
+    console.print(_crawl_table(rows))
+    failed = [r.source for r in rows if r.status != "ok"]
     if failed:
-        raise fail(f"failed sources: {', '.join(failed)}")
+        raise fail(f"failed or skipped sources: {', '.join(failed)}")
+
+
+def _crawl_locked(source_id: str, base_url: str | None, database_url: str,
+                  timeout: float) -> SourceRow:
+    """One source's crawl under the lock the flows take: never beside a scheduled run's."""
+    from datetime import timedelta
+
+    from omvarld.crawl.run import run_crawl_in_subprocess
+    from omvarld.ops.health import close_abandoned_runs
+    from omvarld.ops.locks import crawl_lock, crawl_lock_ttl, holder_of, locked, process_holder
+    from omvarld.ops.report import SourceRow
+    from omvarld.store import Store
+
+    store = Store.open(database_url)
+    try:
+        with locked(store, crawl_lock(source_id), process_holder(),
+                    crawl_lock_ttl(timeout)) as mine:
+            if not mine:
+                other = holder_of(store, crawl_lock(source_id))
+                return SourceRow(source=source_id, status="skipped",
+                                 error=f"another run is crawling it ({other})")
+            close_abandoned_runs(store, timedelta(0), source=source_id)  # a dead run's
+            report = run_crawl_in_subprocess(source_id, base_url=base_url,
+                                              database_url=database_url, timeout=timeout)
+    finally:
+        store.close()
+    return SourceRow.from_crawl(report)
 
 
 @contextmanager
@@ -117,15 +143,24 @@ def classify(
         if result.failed:
             raise typer.Exit(1)
         return
+    from datetime import timedelta
+
+    from omvarld.ops.locks import holder_of, locked, process_holder, refresh
+
+    holder, ttl = process_holder(), timedelta(minutes=30)
     with errors():
         store = Store.open()
-        with progress_bar() as progress:
-            task = progress.add_task("classifying", total=None)
+        with locked(store, "classify", holder, ttl) as mine:  # the flows' lock
+            if not mine:
+                raise fail(f"another run is classifying ({holder_of(store, 'classify')})")
+            with progress_bar() as progress:
+                task = progress.add_task("classifying", total=None)
 
-            def step(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                def step(done: int, total: int) -> None:
+                    refresh(store, "classify", holder, ttl)
+                    progress.update(task, completed=done, total=total)
 
-            report = classify_pending(store, everything=everything, progress=step)
+                report = classify_pending(store, everything=everything, progress=step)
     console.print(report.summary())
 
 
@@ -187,11 +222,15 @@ def weekly(
     send: Annotated[bool, typer.Option(
         help="Send the digest and any alert e-mails, as the scheduled run does "
              "(default: write only).")] = False,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Exit 0 even when sources were skipped or failed or "
+        "documents were left unclassified (the report and digest say so either way).")
+    ] = False,
 ) -> None:
     """The main job: crawl → classify → digest, as a Prefect flow.
 
     Finishes even when sources are unreachable: each is reported by name and the digest
-    is written (saying it is empty, if so).
+    is written (saying what it lacks). A partial run exits 1 unless --allow-partial.
 
     Example: omvarld weekly --replay
     """
@@ -200,11 +239,17 @@ def weekly(
     with errors():
         require_config(sources=source)  # the flow checks again; this fails before Prefect
     prepare_prefect(data_dir())
+    from omvarld.flows.tasks import PartialRun
     from omvarld.flows.weekly import weekly as weekly_flow
 
+    partial = None
     with errors(), _replay_server(replay) as base_urls:
-        report = weekly_flow(sources=source, week=week, base_urls=base_urls,
-                             max_age_days=None if replay else 60, dry_run=not send)
+        try:
+            report = weekly_flow(sources=source, week=week, base_urls=base_urls,
+                                 max_age_days=None if replay else 60, dry_run=not send,
+                                 allow_partial=allow_partial)
+        except PartialRun as exc:
+            partial, report = exc, exc.report
     console.print(_crawl_table(report.crawls))
     console.print(f"classified {report.classified} documents, {report.labelled} in a focus area")
     for kind, path in report.digest_paths.items():
@@ -212,6 +257,12 @@ def weekly(
     if report.failed_sources:
         err.print("[yellow]unreachable or failed sources:[/] "
                   + escape(", ".join(report.failed_sources)))
+    for problem in report.problems:
+        err.print(f"partial: {problem}", markup=False, highlight=False)
+    if partial is not None:
+        raise fail(f"the run was partial ({len(report.problems)} problems); "
+                   "--allow-partial to accept that")
+
 
 
 def _evaluation_table(title: str, result: Evaluation) -> Table:

@@ -191,6 +191,11 @@ class Feedback(BaseModel):
     created: datetime
 
 
+# The error a crawl that read none of its listings starts with (`omvarld.crawl.base`);
+# health calls such a source broken when it used to return documents.
+NO_LISTING = "no listing could be read"
+
+
 class CrawlReport(BaseModel):
     """What one crawl of one source did; stored as a crawl run and shown by `omvarld sources`."""
 
@@ -199,7 +204,8 @@ class CrawlReport(BaseModel):
     source: str
     started: datetime
     finished: datetime | None = None
-    status: Literal["running", "ok", "failed"] = "running"
+    # partial: finished, but documents or listings were lost (named in `errors`)
+    status: Literal["running", "ok", "partial", "failed"] = "running"
     new: int = 0
     updated: int = 0
     unchanged: int = 0

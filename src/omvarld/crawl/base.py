@@ -27,11 +27,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from omvarld.config.load import Source, load_sources
 from omvarld.core.errors import SourceError
-from omvarld.core.model import CrawlReport, Document
+from omvarld.core.model import NO_LISTING, CrawlReport, Document
 from omvarld.crawl.dates import check_published
 from omvarld.store import Store
 
@@ -48,11 +49,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def describe_failure(failure: Failure) -> str:
-    """A short, readable reason for a failed request ("HTTP 500", "connection refused")."""
+def describe_failure(failure: Failure, max_bytes: int | None = None) -> str:
+    """A short, readable reason for a failed request ("HTTP 500", "connection refused",
+    "larger than the download limit of 10,485,760 bytes")."""
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
+    if isinstance(exc, CancelledError):  # how Scrapy ends a download past its size limit
+        if "larger than" in str(exc):  # declared by Content-Length: Scrapy names both
+            return f"refused: {str(exc).strip()}"
+        request = getattr(failure, "request", None)
+        limit = (request.meta.get("download_maxsize") if request is not None else None
+                 ) or max_bytes
+        return (f"refused: the answer is larger than the download limit of {limit:,} bytes"
+                if limit else "refused: the answer is larger than the download limit")
     if isinstance(exc, IgnoreRequest):
         return f"request ignored: {exc}" if str(exc) else "request ignored (robots.txt?)"
     name = type(exc).__name__
@@ -92,6 +102,7 @@ class OmvarldSpider(scrapy.Spider):
         self.requests_failed = 0
         self.responses_ok = 0
         self.layout_failed = False
+        self.listings_read = 0  # listing pages whose rows were read (`known_versions`)
 
     # -- set-up and signals ------------------------------------------------------------
 
@@ -177,7 +188,18 @@ class OmvarldSpider(scrapy.Spider):
                 "was dropped before an answer, none failed",
             )
         failed = unreachable or unanswered or self.layout_failed or reason != "finished"
-        report.status = "failed" if failed else "ok"
+        # Answers came, but not one listing could be read (garbled, another format): a
+        # failed crawl, which health calls broken when the source used to yield documents.
+        no_listing = (not failed and self.listings_read == 0 and report.failed > 0
+                      and report.seen == 0)
+        if no_listing:
+            report.errors.insert(0, f"{self.source.id}: {NO_LISTING} "
+                                    f"({report.failed} answers unusable)")
+        # Documents or listing pages lost: the crawl did not see everything.
+        if failed or no_listing:
+            report.status = "failed"
+        else:
+            report.status = "partial" if report.failed else "ok"
         report.finished = utcnow()
         return report
 
@@ -199,7 +221,9 @@ class OmvarldSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else self.base_url
         self.requests_failed += 1
-        self.record_failure(url, describe_failure(failure))
+        settings = getattr(self, "settings", None)  # none outside a crawler (tests)
+        limit = settings.getint("DOWNLOAD_MAXSIZE") if settings is not None else None
+        self.record_failure(url, describe_failure(failure, limit))
 
     def local_url(self, public_url: str) -> str:
         """A URL the source gave (absolute, on its public host) made relative to our base.
@@ -271,6 +295,7 @@ class OmvarldSpider(scrapy.Spider):
 
     def known_versions(self, urls: Iterable[str]) -> dict[str, tuple[str, str | None]]:
         """What the store holds for these URLs; nothing without a store (parse tests)."""
+        self.listings_read += 1  # spiders ask once per listing page they could read
         if self.store is None:
             return {}
         return self.store.known_versions(urls)
@@ -333,13 +358,38 @@ class OmvarldSpider(scrapy.Spider):
 
         Nothing is stored from such a response, so the next crawl fetches it again.
         """
-        try:
-            return json.loads(response.text)
-        except json.JSONDecodeError as exc:
-            where = f" (fetched from {response.url})" if public_url else ""
-            self.record_failure(
-                public_url or response.url,
-                f"invalid JSON{where}: {exc.msg} at character {exc.pos} of "
-                f"{len(response.body)} bytes — truncated response?",
-            )
+        where = f" (fetched from {response.url})" if public_url else ""
+        try:  # a binary answer (an image, a zip) has no `text`
+            body = response.text if hasattr(response, "text") else response.body.decode()
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            other = other_format(response)
+            if other:
+                problem = f"{other} where JSON was expected"
+            elif isinstance(exc, UnicodeDecodeError):
+                problem = f"not text: {exc.reason}"
+            else:
+                cut = exc.pos >= len(body.rstrip()) - 1
+                problem = (f"{exc.msg} at character {exc.pos} of {len(response.body)} bytes"
+                           + (" — the answer ends early (truncated)" if cut else ""))
+                problem = "invalid JSON: " + problem
+            self.record_failure(public_url or response.url, f"{problem}{where}")
             return None
+
+
+def other_format(response: Response) -> str | None:
+    """What a response that should be JSON is instead ("XML (application/rdf+xml)",
+    "Turtle"), by its Content-Type and its first bytes; None when it may be JSON."""
+    declared = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0]
+    head = response.body.lstrip()[:64]
+    kinds = (("turtle", "Turtle"), ("n-triples", "N-Triples"), ("html", "HTML"),
+             ("xml", "XML"))
+    for needle, name in kinds:
+        if needle in declared.lower():
+            return f"{name} ({declared.strip()})"
+    if head.startswith((b"@prefix", b"@base", b"PREFIX")):
+        return "Turtle"
+    if head.startswith(b"<"):
+        kind = "HTML" if head[:15].lower().startswith((b"<!doctype html", b"<html")) else "XML"
+        return kind + (f" (declared {declared.strip()})" if declared.strip() else "")
+    return None

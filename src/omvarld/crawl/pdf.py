@@ -9,7 +9,9 @@ without it and names the problem in the crawl report.
 built, its PDF attachments are fetched one after the other (only for the document types
 where the PDF holds the substance, or every type when the source says so with
 `params.pdf: true`), their text appended to the document's, and the document yielded once
-— with whatever could be read. The download itself is bounded by Scrapy's per-request
+— with whatever could be read. A document that lost an attachment is stored without its
+source's version marker, so the next crawl does not take it for known and fetches it
+(and the attachment) again. The download itself is bounded by Scrapy's per-request
 `download_maxsize`, so an oversized PDF is refused before it is in memory.
 """
 
@@ -158,16 +160,17 @@ class PdfAttachments:
             texts = [*texts, f"[Bilaga: {attachment_name(url)}{note}]\n{result.text}"]
         else:
             self.record_failure(url, f"attachment of {doc.url}: {result.problem}")  # type: ignore[attr-defined]
+            doc = _incomplete(doc)
         yield from self._next_pdf(doc, pending[1:], texts)
 
     def _pdf_failed(self, failure: Failure) -> Iterator[Document | Request]:
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         doc, pending, texts = kwargs["doc"], kwargs["pending"], kwargs["texts"]
         reason = describe_failure(failure)
-        if "maxsize" in reason.lower() or "CancelledError" in reason:
+        if "maxsize" in reason.lower() or reason.startswith(("CancelledError", "refused:")):
             reason = f"PDF larger than {get_settings().pdf_max_bytes:,} bytes; not downloaded"
         self.record_failure(pending[0], f"attachment of {doc.url}: {reason}")  # type: ignore[attr-defined]
-        yield from self._next_pdf(doc, pending[1:], texts)
+        yield from self._next_pdf(_incomplete(doc), pending[1:], texts)
 
     def _next_pdf(
         self, doc: Document, pending: list[str], texts: list[str]
@@ -179,3 +182,10 @@ class PdfAttachments:
             text = "\n\n".join([doc.text, *texts]) if doc.text else "\n\n".join(texts)
             doc = Document.model_validate({**doc.model_dump(), "text": text})
         yield doc
+
+
+def _incomplete(doc: Document) -> Document:
+    """The document without its version marker: stored, but fetched again next crawl."""
+    if doc.source_version is None:
+        return doc
+    return Document.model_validate({**doc.model_dump(), "source_version": None})

@@ -1,8 +1,11 @@
-"""The item pipeline, one job per stage: normalise → language → de-duplicate → store.
+"""The item pipeline, one job per stage: normalise → language → readable → de-duplicate →
+store.
 
 Items are `omvarld.core.model.Document`s. Every stage returns a new, validated document (the
 model is the contract between the stages). Stage failures never stop the crawl: a
-duplicate is dropped with its reason, a document the store refuses is counted as failed.
+duplicate is dropped with its reason, a document the store refuses is counted as failed,
+and so is one with no readable text (a garbled or empty page is never stored, so the next
+crawl fetches it again instead of taking it for known).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
+from omvarld.core.failpoints import failpoint
 from omvarld.core.model import Document, clean_text
 from omvarld.nlp.language import detect_language
 
@@ -69,6 +73,36 @@ class LanguagePipeline:
         return _replace(item, language=detect_language(body))
 
 
+def unreadable(doc: Document) -> str | None:
+    """Why a document has no text worth storing, or None. No text and no summary (a
+    garbled page that fell back to the listing's title) or a body of mostly replacement
+    characters, control characters or symbols (binary read as text, a wrong encoding)."""
+    body = "\n".join(part for part in (doc.summary, doc.text) if part)
+    if not body.strip():
+        return "no text: the page was empty or could not be read"
+    sample = body[:20_000]
+    bad = sum(ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\t\r") for ch in sample)
+    if bad > max(3, len(sample) // 100):
+        return f"unreadable text: {bad} of {len(sample)} characters are not text"
+    letters = sum(ch.isalpha() for ch in sample)
+    if len(sample) >= 200 and letters < len(sample) * 0.4:
+        return f"unreadable text: only {letters} of {len(sample)} characters are letters"
+    return None
+
+
+class ReadablePipeline:
+    """A document without readable text is a failed document, not a stored one."""
+
+    def process_item(self, item: Document, spider: Spider) -> Document:
+        problem = unreadable(item)
+        if problem is None:
+            return item
+        record = getattr(spider, "record_failure", None)
+        if record is not None:
+            record(item.url, f"{problem}; not stored, fetched again next crawl")
+        raise DropItem(problem)
+
+
 class DedupePipeline:
     """Drop a document whose URL was already produced in this crawl.
 
@@ -111,4 +145,5 @@ class StorePipeline:
         if report is not None:
             setattr(report, result, getattr(report, result) + 1)
         log.debug("%s: %s", result, item.url)
+        failpoint("crawl.stored")
         return item

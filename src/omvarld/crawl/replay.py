@@ -20,12 +20,20 @@ retries and their back-off), `method: "POST"` (a list a page fills by a POST; th
 fields match like query parameters), and a route for `/robots.txt` replaces the allow-all
 default (a `Sitemap:` line). Every request is logged with its time (`requested_at`).
 
+Chaos, for the test that nothing garbled is stored and every loss is reported:
+`chaos(rate, seed)` makes that share of recorded answers fail on their first request —
+chosen by a hash of the seed and the path, so a run is reproducible — in one of five
+ways: a 503, a stall that ends in a cut connection, a body cut short of its declared
+length, a garbled 200 (bytes of noise, same content type) and, for a JSON answer, XML in
+its place. `faulted` lists what was spoiled; `chaos(0)` ends it.
+
     with ReplayServer() as server:
         run_crawl_in_subprocess("riksdagen", base_url=server.base_url("riksdagen"))
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -88,6 +96,19 @@ class Answer:
     content_type: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    cut: int | None = None  # send only this many bytes of the body, then hang up
+    stall: float = 0.0  # seconds of silence before the body
+
+FAULTS = ("503", "stall", "truncated", "garbled", "content-type")
+
+
+def chaos_fault(rate: float, seed: int, raw_path: str, content_type: str) -> str | None:
+    """The fault chaos gives the first request of `raw_path`, or None (see above)."""
+    digest = hashlib.sha256(f"{seed}:{raw_path}".encode()).digest()
+    if rate <= 0 or int.from_bytes(digest[:4], "big") / 2**32 >= rate:
+        return None
+    fault = FAULTS[digest[4] % len(FAULTS)]
+    return "garbled" if fault == "content-type" and "json" not in content_type else fault
 
 
 def generated_body(size: int, content_type: str) -> bytes:
@@ -266,6 +287,9 @@ class ReplayServer:
         self.requests: list[str] = []
         self.requested_at: list[tuple[float, str]] = []
         self._served: dict[int, int] = {}
+        self._chaos: tuple[float, int] = (0.0, 0)
+        self.faulted: dict[str, str] = {}  # path → fault, for chaos
+        self.content_types: dict[str, str] = {}  # path → content type of what it serves
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -332,6 +356,37 @@ class ReplayServer:
         with self._lock:
             self.faults[source_id] = status
 
+    def chaos(self, rate: float, seed: int = 0) -> None:
+        """Spoil `rate` of the recorded answers, each on its first request (see above)."""
+        with self._lock:
+            self._chaos = (rate, seed)
+
+    def _spoil(self, raw_path: str, answer: Answer) -> Answer:
+        rate, seed = self._chaos
+        with self._lock:
+            self.content_types[raw_path] = answer.content_type
+        fault = chaos_fault(rate, seed, raw_path, answer.content_type)
+        if fault is None or answer.status != 200:
+            return answer
+        with self._lock:
+            if raw_path in self.faulted:
+                return answer
+            self.faulted[raw_path] = fault
+        if fault == "503":
+            return Answer(503, "text/plain; charset=utf-8", b"replay: chaos 503\n")
+        if fault == "stall":
+            return Answer(200, answer.content_type, answer.body, answer.headers, cut=0,
+                          stall=1.0)
+        if fault == "truncated":
+            return Answer(200, answer.content_type, answer.body, answer.headers,
+                          cut=len(answer.body) // 2)
+        if fault == "garbled":
+            noise = hashlib.shake_256(raw_path.encode()).digest(max(len(answer.body), 64))
+            return Answer(200, answer.content_type, noise, answer.headers)
+        return Answer(200, "application/rdf+xml",
+                      b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+                      b'02/22-rdf-syntax-ns#"/>\n')
+
     def requested(self, source_id: str | None = None) -> list[str]:
         """Paths requested so far (with their query), optionally of one source only."""
         with self._lock:
@@ -367,7 +422,7 @@ class ReplayServer:
         query.update({k: v[-1] for k, v in parse_qs(form, keep_blank_values=True).items()})
         for route in routes:
             if route.matches(rest, query, method):
-                return self._serve(source_id, route)
+                return self._spoil(raw_path, self._serve(source_id, route))
         if rest == "/robots.txt":  # a source's own robots.txt is a route like any other
             return Answer(200, "text/plain; charset=utf-8", ROBOTS_TXT)
         return _not_found(path)
@@ -429,8 +484,17 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if with_body:
+        if not with_body:
+            return
+        if answer.stall:
+            self.wfile.flush()
+            time.sleep(answer.stall)
+        if answer.cut is None:
             self.wfile.write(answer.body)
+            return
+        self.wfile.write(answer.body[: answer.cut])  # short of Content-Length: hang up
+        self.wfile.flush()
+        self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("replay %s - %s", self.address_string(), format % args)

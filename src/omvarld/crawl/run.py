@@ -37,6 +37,7 @@ from omvarld.store import Store, utcnow
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 5
+PARENT_ENV = "OMVARLD_CRAWL_PARENT"
 
 
 def is_local(base_url: str | None) -> bool:
@@ -130,8 +131,26 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def die_with_parent() -> None:
+    """Linux: this crawl dies with the run that started it (a run killed with SIGKILL
+    must not leave its crawls writing beside the run that takes its locks over)."""
+    parent = os.environ.get(PARENT_ENV)
+    if not sys.platform.startswith("linux") or not parent:
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != parent:  # the parent died before prctl: too late for it
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
+    die_with_parent()
     run_id: int | None = args.run_id
     try:
         run_id, report = crawl(
@@ -167,6 +186,7 @@ def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     paths = [str(PACKAGE_DIR.parent), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env[PARENT_ENV] = str(os.getpid())
     return env
 
 

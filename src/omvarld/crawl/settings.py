@@ -62,6 +62,7 @@ LOG_LEVEL = "INFO"
 ITEM_PIPELINES = {
     "omvarld.crawl.pipelines.NormalisePipeline": 100,
     "omvarld.crawl.pipelines.LanguagePipeline": 200,
+    "omvarld.crawl.pipelines.ReadablePipeline": 250,
     "omvarld.crawl.pipelines.DedupePipeline": 300,
     "omvarld.crawl.pipelines.StorePipeline": 400,
 }

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -299,6 +299,22 @@ class WeeklyDigest(Digest):
     watches: list[DigestWatch] = Field(default_factory=list)
     # Set when the digest was built from the replay's fixtures (digest.replayed)
     provenance_note: str = ""
+    # Empty for a complete digest; else one line saying what it lacks (`incomplete_line`).
+    incomplete: str = ""
+
+
+def incomplete_line(classified: int, documents: int, sources: Sequence[str]) -> str:
+    """ "Ofullständig: byggd av 41 av 86 dokument …" when the run that built the digest
+    left documents unclassified or did not crawl every source in full; else ""."""
+    if classified >= documents and not sources:
+        return ""
+    line = f"Ofullständig: byggd av {classified} av {documents} dokument"
+    if classified < documents:
+        line += f" ({documents - classified} väntar på klassificering)"
+    if sources:
+        line += (f"; {len(sources)} {'källa' if len(sources) == 1 else 'källor'} "
+                 f"kunde inte läsas helt: {', '.join(sources)}")
+    return line + "."
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
@@ -525,6 +541,7 @@ def build_digest(
     config: DigestConfig | None = None,
     positions: Positions | None = None,
     with_watches: bool = True,
+    incomplete_sources: Sequence[str] = (),
 ) -> WeeklyDigest:
     """Build the digest of `week` from what was first stored during that week.
 
@@ -542,7 +559,8 @@ def build_digest(
     Every watch (bevakning) with new matches this week gets a section (`watches`): the
     watches are applied first, and a match counts when its document is one of the week's
     by the same rule (first seen in the week, backlog out). `with_watches=False` leaves
-    them out."""
+    them out. `incomplete_sources`: the sources the run could not crawl in full, named
+    in the digest's `incomplete` line with the documents still unclassified."""
     config = config or load_digest_config().check_areas(areas)
     if positions is None:
         positions = load_positions().check_areas(areas)
@@ -649,6 +667,9 @@ def build_digest(
         consultation_weeks=config.consultation_weeks,
         positions_listed=config.positions_listed,
         watches=watches,
+        incomplete=incomplete_line(
+            sum(r.classified_hash == r.content_hash for r in rows), len(rows),
+            incomplete_sources),
     )
     log.info(
         "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",

@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,7 @@ def write_digest(
     positions: Positions | None = None,
     pdf: bool | None = None,
     replayed: bool = False,
+    incomplete_sources: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Build the week's digest and write it to `out_dir` in every format, and record it.
 
@@ -78,7 +80,7 @@ def write_digest(
     config = config or load_digest_config().check_areas(areas)
     digest = build_digest(store, week, areas=areas, per_area=per_area,
                           max_age_days=max_age_days, now=now, config=config,
-                          positions=positions)
+                          positions=positions, incomplete_sources=incomplete_sources)
     if replayed:
         from omvarld.digest.replayed import mark_replayed
 

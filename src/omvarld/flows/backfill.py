@@ -207,9 +207,7 @@ def classify_batch(database_url: str, ids: list[int], index: int,
     """Embed and classify one batch; documents already done by this classifier (same
     content hash, same version) are skipped, so a batch run twice does nothing twice.
     With `everything` every document of the batch is classified again."""
-    from omvarld.nlp.classifier import ClassifierInput
-    from omvarld.pipeline.classify import classifier_for
-    from omvarld.pipeline.stories import annotate
+    from omvarld.pipeline.classify import classifier_for, classify_rows
 
     log = _logger()
     started = time.perf_counter()
@@ -218,43 +216,23 @@ def classify_batch(database_url: str, ids: list[int], index: int,
     todo = ids if everything else ids_to_classify(store, classifier.version, among=ids)
     result = BatchResult(index=index, documents=len(ids), skipped=len(ids) - len(todo),
                          worker=_worker_name())
-    rows = store.documents_by_ids(todo)
-    inputs = [ClassifierInput(key=r.content_hash, title=r.title, summary=r.summary or "",
-                              text=r.text or "", language=r.language) for r in rows]
-    try:
-        outcomes: list[Any] = classifier.classify(inputs) if inputs else []
-    except Exception:  # one bad document must not lose the batch: one by one
-        log.exception("batch %d failed as a whole; one document at a time", index)
-        outcomes = []
-        for row, item in zip(rows, inputs, strict=True):
-            try:
-                outcomes.extend(classifier.classify([item]))
-            except Exception as exc:
-                log.error("document %s (%s) not classified: %s", row.id, row.url, exc)
-                outcomes.append(None)
-    for row, outcome in zip(rows, outcomes, strict=True):
-        if outcome is None:
-            result.failed += 1
-            continue
-        store.save_labels(row.id, row.content_hash, outcome.labels)
-        result.classified += 1
-        result.labelled += bool(outcome.accepted)
-        result.classified_ids.append(row.id)
-    try:
-        annotate(store, result.classified_ids)
-    except Exception:  # stakeholders and references are extras: keep the labels
-        log.exception("batch %d: could not annotate its documents", index)
+    outcome = classify_rows(store, classifier, store.documents_by_ids(todo))
+    for doc_id in outcome.failed:
+        log.error("batch %d: document %s not classified; left for the next run", index, doc_id)
+    result.classified, result.labelled = len(outcome.classified), outcome.labelled
+    result.failed, result.classified_ids = len(outcome.failed), outcome.classified
     result.seconds = time.perf_counter() - started
     return result
 
 
 @task(task_run_name="link-stories")
 def link_backfilled(database_url: str, ids: list[int]) -> int:
-    from omvarld.pipeline.stories import link_stories
+    """Stories for the documents classified, and for any an interrupted run left unlinked."""
+    from omvarld.pipeline.classify import link_pending
 
     store = Store.open(database_url)
     try:
-        return link_stories(store, ids)
+        return link_pending(store, sorted(set(ids) | set(store.unlinked_documents())))
     finally:
         store.close()
 

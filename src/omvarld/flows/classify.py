@@ -12,8 +12,9 @@ from omvarld.ops.report import RunReport
 
 
 def classify_step(report: RunReport, database_url: str, everything: bool = False) -> None:
-    classified, labelled, skipped = classify_documents(database_url, everything)
+    classified, labelled, skipped, left = classify_documents(database_url, everything)
     report.classified, report.labelled, report.classify_skipped = classified, labelled, skipped
+    report.unclassified = left
 
 
 @flow(name="omvarld-classify")

@@ -15,7 +15,7 @@ def digest_step(report: RunReport, database_url: str, week: str | None, digest_d
                 replayed: bool = False) -> None:
     report.week = resolve_week(week)
     report.digest_paths = build_digest(database_url, report.week, digest_dir, max_age_days,
-                                       replayed)
+                                       report.incomplete_sources, replayed)
     if send:
         report.digest_sent_to, report.digest_not_sent = send_digest(database_url,
                                                                     report.week, dry_run)

@@ -26,14 +26,22 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import INPUTS, RUN_ID, TASK_SOURCE
 from prefect.context import TaskRunContext
 
+from omvarld.core.failpoints import failpoint
 from omvarld.core.model import CrawlReport
-from omvarld.ops.locks import holder_of, locked, refresh
+from omvarld.ops.locks import (
+    CRAWL_LOCK_MARGIN,
+    crawl_lock,
+    crawl_lock_ttl,
+    holder_of,
+    locked,
+    refresh,
+)
 from omvarld.ops.report import RunReport, SourceRow, save_report
 from omvarld.ops.schedule import CrawlPolicy, ScheduleConfig
 from omvarld.store import Store, utcnow
 
 CLASSIFY_LOCK_TTL = timedelta(minutes=30)  # pushed forward after every batch
-LOCK_MARGIN = timedelta(minutes=10)  # beyond the crawl's own time limit
+LOCK_MARGIN = CRAWL_LOCK_MARGIN
 
 
 class CrawlFailed(Exception):
@@ -64,6 +72,7 @@ def run_holder() -> str:
 def crawl_source(source_id: str, base_url: str | None, database_url: str,
                  timeout: float) -> SourceRow:
     from omvarld.crawl.run import run_crawl_in_subprocess  # Twisted stays out of this process
+    from omvarld.ops.health import close_abandoned_runs
 
     log = get_run_logger()
     context = TaskRunContext.get()
@@ -71,18 +80,19 @@ def crawl_source(source_id: str, base_url: str | None, database_url: str,
     store = Store.open(database_url)
     try:
         holder = run_holder()
-        with locked(store, f"crawl:{source_id}", holder,
-                    timedelta(seconds=timeout) + LOCK_MARGIN) as mine:
+        with locked(store, crawl_lock(source_id), holder, crawl_lock_ttl(timeout)) as mine:
             if not mine:
-                other = holder_of(store, f"crawl:{source_id}")
+                other = holder_of(store, crawl_lock(source_id))
                 log.warning("%s is being crawled by %s: skipped", source_id, other)
                 return SourceRow(source=source_id, status="skipped", attempts=attempt,
                                  error=f"another run is crawling it ({other})")
+            close_abandoned_runs(store, timedelta(0), source=source_id)  # a dead run's
             report = run_crawl_in_subprocess(source_id, base_url=base_url,
                                               database_url=database_url, timeout=timeout)
+        failpoint("crawl.source-done")
     finally:
         store.close()
-    if report.status != "ok":
+    if report.status == "failed":
         log.warning("%s failed (attempt %d): %s", source_id, attempt,
                     "; ".join(report.errors[:3]) or "no detail")
         raise CrawlFailed(report.model_dump_json())
@@ -162,8 +172,9 @@ def check_alerts(database_url: str, sources: list[str], schedule: ScheduleConfig
 
 @task(task_run_name="classify")
 def classify_documents(database_url: str, everything: bool = False,
-                       batch: int = 32) -> tuple[int, int, str]:
-    """(classified, labelled, why skipped)."""
+                       batch: int = 32) -> tuple[int, int, str, int]:
+    """(classified, labelled, why skipped, documents still waiting for labels or a
+    story when it ended)."""
     from omvarld.pipeline.classify import classify_pending
 
     log = get_run_logger()
@@ -174,7 +185,7 @@ def classify_documents(database_url: str, everything: bool = False,
             if not mine:
                 other = holder_of(store, "classify")
                 log.warning("another run (%s) is classifying: skipped", other)
-                return 0, 0, f"another run is classifying ({other})"
+                return 0, 0, f"another run is classifying ({other})", pending(store)
 
             def step(done: int, total: int) -> None:
                 refresh(store, "classify", holder, CLASSIFY_LOCK_TTL)
@@ -182,9 +193,15 @@ def classify_documents(database_url: str, everything: bool = False,
 
             report = classify_pending(store, everything=everything, batch=batch,
                                       progress=step)
+        left = pending(store)
     finally:
         store.close()
-    return report.documents, report.labelled, ""
+    return report.documents, report.labelled, "", left
+
+
+def pending(store: Store) -> int:
+    """Documents without labels for their content, or classified but without a story."""
+    return len(set(store.classification_ids()) | set(store.unlinked_documents()))
 
 
 @task(task_run_name="notify-watches")
@@ -209,15 +226,21 @@ def notify_watches(database_url: str, dry_run: bool = False) -> tuple[int, int, 
 
 
 @task(task_run_name="build-digest-{week}")
-def build_digest(database_url: str, week: str, out_dir: str,
-                 max_age_days: int | None, replayed: bool = False) -> dict[str, str]:
+def build_digest(database_url: str, week: str, out_dir: str, max_age_days: int | None,
+                 incomplete_sources: list[str] | None = None,
+                 replayed: bool = False) -> dict[str, str]:
+    """The digest's files; `incomplete_sources` (not crawled in full by this run) are
+    named in its "built from N of M" line; a `replayed` digest says it was built from the
+    recorded responses."""
     from omvarld.config.load import load_focus_areas
     from omvarld.digest.write import write_digest
 
     store = Store.open(database_url)
     try:
         paths = write_digest(store, week, Path(out_dir), areas=load_focus_areas(),
-                             max_age_days=max_age_days, replayed=replayed)
+                             max_age_days=max_age_days, replayed=replayed,
+                             incomplete_sources=incomplete_sources or ())
+        failpoint("digest.written")
     finally:
         store.close()
     return {kind: str(path) for kind, path in paths.items()}
@@ -252,16 +275,48 @@ def resolve_week(week: str | None) -> str:
     return week
 
 
-def finish_run(report: RunReport, database_url: str) -> RunReport:
-    """Close the report: to the store and to a Prefect artifact."""
+class PartialRun(Exception):
+    """A run that did not do everything, and was not told that partial is fine; carries
+    its report (as JSON, so it pickles)."""
+
+    def __init__(self, report_json: str) -> None:
+        super().__init__(report_json)
+        self.report_json = report_json
+
+    @property
+    def report(self) -> RunReport:
+        return RunReport.model_validate_json(self.report_json)
+
+    def __str__(self) -> str:
+        report = self.report
+        return (f"the {report.flow} run was partial: " + "; ".join(report.problems[:5]))
+
+
+def finish_run(report: RunReport, database_url: str, *, allow_partial: bool = True,
+               alert: bool = False) -> RunReport:
+    """Close the report: to the store and to a Prefect artifact. With `alert`, a partial
+    run e-mails the operators once (a complete one closes that episode); unless
+    `allow_partial`, a partial run then fails (`PartialRun`), so that its exit status and
+    Prefect's state say so."""
     report.finished = utcnow()
     store = Store.open(database_url)
     try:
+        if alert:
+            from omvarld.ops.alerts import check_partial_run
+            from omvarld.ops.schedule import load_schedule
+
+            report.alerts += [
+                f"{a.subject} — " + ("sent to " + ", ".join(a.recipients) if a.sent
+                                     else f"not sent ({a.error})")
+                for a in check_partial_run(store, report.flow, report.problems,
+                                           load_schedule().alerts, dry_run=report.dry_run)]
         save_report(store, report)
     finally:
         store.close()
     create_markdown_artifact(report.markdown(), key=f"omvarld-{report.flow}",
                              description=f"omvarld {report.flow} run report")
+    if report.status != "ok" and not allow_partial:
+        raise PartialRun(report.model_dump_json())
     return report
 
 

@@ -27,10 +27,15 @@ def weekly(
     max_age_days: int | None = 60,
     dry_run: bool = False,
     send: bool = True,
+    allow_partial: bool = False,
 ) -> RunReport:
     """Crawl → classify → digest (→ send) for one ISO week: None or "current" (this
     week), "previous" (the week that ended on Sunday) or e.g. 2026-W47. `dry_run`:
-    nothing is e-mailed; `send=False`: the digest is only written."""
+    nothing is e-mailed; `send=False`: the digest is only written.
+
+    A run that skipped or failed sources or left documents unclassified is partial: its
+    report and digest say so, the operators get an alert, and the flow fails
+    (`PartialRun`) unless `allow_partial`."""
     from omvarld.core.settings import get_settings
 
     if (failed := config_gate(sources)) is not None:
@@ -42,4 +47,4 @@ def weekly(
     classify_step(report, database_url)
     digest_step(report, database_url, week, digest_dir or str(settings.digest_dir),
                 max_age_days, dry_run, send=send, replayed=bool(base_urls))
-    return finish_run(report, database_url)
+    return finish_run(report, database_url, allow_partial=allow_partial, alert=True)

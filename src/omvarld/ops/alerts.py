@@ -145,8 +145,6 @@ def check_and_alert(
 
     Returns the alerts opened (or still unsent) by this check; with `dry_run`, episodes
     are recorded but nothing is sent (a later real run sends them)."""
-    from omvarld.ops.mail import MailError, smtp_send
-
     recipients = policy.recipients()
     out: list[Alert] = []
     now = utcnow()
@@ -170,29 +168,74 @@ def check_and_alert(
                 s.add(current)
                 s.flush()
             alert_id = current.id
-        sent, error = False, None
-        if dry_run:
-            error = "dry run: not sent"
-        elif not recipients:
-            error = "no operators configured (alerts.operators or OMVARLD_OPERATORS)"
-        else:
-            message["To"] = ", ".join(recipients)
-            try:
-                smtp_send(message, recipients)
-                sent = True
-            except MailError as exc:
-                error = str(exc)
-        if sent:
-            with store.session() as s:
-                row = s.get(OpsAlertRow, alert_id)
-                if row is not None:
-                    row.sent_at, row.recipients = utcnow(), recipients
-        else:
-            log.warning("alert for %s (%s) not sent: %s", source, kind, error)
-        out.append(Alert(source=source, kind=kind, subject=str(message["Subject"]),
-                         body=message.get_content(), recipients=recipients, sent=sent,
-                         error=error))
+        out.append(_deliver(store, alert_id, source, kind, message, recipients, dry_run))
     return out
+
+
+def _deliver(store: Store, alert_id: int, source: str, kind: str, message: EmailMessage,
+             recipients: list[str], dry_run: bool) -> Alert:
+    """Send an episode's e-mail; mark it sent when it went."""
+    from omvarld.ops.mail import MailError, smtp_send
+
+    sent, error = False, None
+    if dry_run:
+        error = "dry run: not sent"
+    elif not recipients:
+        error = "no operators configured (alerts.operators or OMVARLD_OPERATORS)"
+    else:
+        message["To"] = ", ".join(recipients)
+        try:
+            smtp_send(message, recipients)
+            sent = True
+        except MailError as exc:
+            error = str(exc)
+    if sent:
+        with store.session() as s:
+            row = s.get(OpsAlertRow, alert_id)
+            if row is not None:
+                row.sent_at, row.recipients = utcnow(), recipients
+    else:
+        log.warning("alert for %s (%s) not sent: %s", source, kind, error)
+    return Alert(source=source, kind=kind, subject=str(message["Subject"]),
+                 body=message.get_content(), recipients=recipients, sent=sent, error=error)
+
+
+def check_partial_run(store: Store, flow: str, problems: Sequence[str], policy: AlertPolicy,
+                      *, dry_run: bool = False) -> list[Alert]:
+    """A run that did not do everything (sources skipped or failed, documents left
+    unclassified) opens an episode of its own (`run:weekly`, "partial"), e-mailed once
+    like a failing source's; a complete run closes it."""
+    source, kind, now = f"run:{flow}", "partial", utcnow()
+    recipients = policy.recipients()
+    with store.session() as s:
+        current = s.scalar(select(OpsAlertRow).where(
+            OpsAlertRow.source == source, OpsAlertRow.kind == kind,
+            OpsAlertRow.resolved.is_(None)))
+        if not problems:
+            if current is not None:
+                current.resolved = now
+                log.info("alert %s/%s closed: the run was complete", source, kind)
+            return []
+        if current is not None and current.sent_at is not None:
+            return []
+        message = EmailMessage()
+        message["Subject"] = f"[omvarld] {flow} run incomplete: {len(problems)} problems"
+        message.set_content("\n".join([
+            f"The {flow} run of {_when(now)} did not do everything; its digest says so.", "",
+            *(f"  - {p[:300]}" for p in problems), "",
+            "What to do:",
+            "  omvarld sources                      # every source's health",
+            f"  omvarld {flow}                        # run it again: it resumes",
+            "", "You get this message once; it is not repeated while runs stay incomplete.",
+        ]))
+        if current is None:
+            current = OpsAlertRow(source=source, kind=kind, opened=now,
+                                  subject=str(message["Subject"]),
+                                  detail=message.get_content(), recipients=recipients)
+            s.add(current)
+            s.flush()
+        alert_id = current.id
+    return [_deliver(store, alert_id, source, kind, message, recipients, dry_run)]
 
 
 def open_alerts(store: Store) -> list[OpsAlertRow]:

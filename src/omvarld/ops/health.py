@@ -21,6 +21,7 @@ from typing import Literal
 
 from sqlalchemy import func, select, update
 
+from omvarld.core.model import NO_LISTING
 from omvarld.store import Store, utcnow
 from omvarld.store.tables import CrawlRunRow, DocumentRow
 
@@ -66,6 +67,12 @@ def _seen(row: CrawlRunRow) -> int:
     return int(row.new or 0) + int(row.updated or 0) + int(row.unchanged or 0)
 
 
+def _no_listing(row: CrawlRunRow) -> bool:
+    """A crawl that failed because none of its listings could be read (an answer, but
+    not one the spider can use: the source changed, not the network)."""
+    return _seen(row) == 0 and any(NO_LISTING in e for e in row.errors or [])
+
+
 def health_from_runs(
     source: str,
     runs: list[CrawlRunRow],
@@ -86,21 +93,22 @@ def health_from_runs(
         if row.status != "failed":
             break
         streak.append(row)
-    successes = [r for r in finished if r.status == "ok"]
+    successes = [r for r in finished if r.status in ("ok", "partial")]
     latest = finished[0] if finished else None
     typical = None
-    if latest is not None and latest.status == "ok":
+    if latest is not None and latest.status in ("ok", "partial"):
         earlier = [_seen(r) for r in successes[1 : 1 + TYPICAL_OF]]
         typical = statistics.median(earlier) if earlier else None
     elif successes:
         earlier = [_seen(r) for r in successes[:TYPICAL_OF]]
         typical = statistics.median(earlier)
+    used_to_yield = typical is not None and typical >= min_items
     status: Status
     if latest is None:
         status = "running"
-    elif latest.status == "failed":
+    elif latest.status == "failed" and not (_no_listing(latest) and used_to_yield):
         status = "failed"
-    elif _seen(latest) == 0 and typical is not None and typical >= min_items:
+    elif _seen(latest) == 0 and used_to_yield:
         status = "broken"
     else:
         status = "ok"
@@ -148,15 +156,17 @@ def source_health(
     return out
 
 
-def close_abandoned_runs(store: Store, older_than: timedelta, now: datetime | None = None
-                         ) -> int:
+def close_abandoned_runs(store: Store, older_than: timedelta, now: datetime | None = None,
+                         source: str | None = None) -> int:
     """Mark failed every crawl run still "running" after `older_than` (its process was
-    killed before it could say so); how many were closed."""
+    killed before it could say so); how many were closed. With `source`, that source's
+    only: whoever holds its crawl lock knows every earlier run of it is dead."""
     now = now or utcnow()
     with store.session() as s:
         result = s.execute(
             update(CrawlRunRow)
-            .where(CrawlRunRow.status == "running", CrawlRunRow.started < now - older_than)
+            .where(CrawlRunRow.status == "running", CrawlRunRow.started < now - older_than,
+                   *([CrawlRunRow.source == source] if source else []))
             .values(status="failed", finished=now, failed=1,
                     errors=["abandoned: the run was interrupted before it finished"])
         )

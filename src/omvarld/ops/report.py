@@ -17,7 +17,7 @@ from omvarld.store.tables import OpsRunRow
 
 log = logging.getLogger(__name__)
 
-RowStatus = Literal["ok", "failed", "broken", "skipped"]
+RowStatus = Literal["ok", "partial", "failed", "broken", "skipped"]
 
 
 class SourceRow(BaseModel):
@@ -43,7 +43,8 @@ class SourceRow(BaseModel):
     def from_crawl(cls, report: CrawlReport, attempts: int = 1) -> SourceRow:
         seconds = ((report.finished - report.started).total_seconds()
                    if report.finished else 0.0)
-        return cls(source=report.source, status="ok" if report.status == "ok" else "failed",
+        status = report.status if report.status in ("ok", "partial") else "failed"
+        return cls(source=report.source, status=status,
                    new=report.new, updated=report.updated, unchanged=report.unchanged,
                    failed=report.failed, seconds=round(max(seconds, 0.0), 1),
                    attempts=attempts, error=report.errors[0] if report.errors else "")
@@ -61,6 +62,9 @@ class RunReport(BaseModel):
     classified: int | None = None
     labelled: int | None = None
     classify_skipped: str = ""
+    # Documents still waiting for labels (or their story) when the run ended.
+    unclassified: int | None = None
+    stored: int | None = None  # documents in the store when the run ended
     watch_matches: int | None = None
     watch_emails: int = 0
     watch_failed: list[str] = Field(default_factory=list)
@@ -80,9 +84,25 @@ class RunReport(BaseModel):
         return [r.source for r in self.sources if r.status in ("failed", "broken")]
 
     @property
+    def incomplete_sources(self) -> list[str]:
+        """Sources this run did not crawl in full: failed, broken or skipped."""
+        return [r.source for r in self.sources if r.status != "ok"]
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the run is partial, one line each; empty when it did everything."""
+        out = [f"{r.source}: {r.status}" + (f", {r.failed} lost" if r.failed else "")
+               + (f" — {r.error}" if r.error else "") for r in self.sources if r.status != "ok"]
+        if self.classify_skipped:
+            out.append(f"classification skipped: {self.classify_skipped}")
+        if self.unclassified:
+            out.append(f"{self.unclassified} documents left unclassified")
+        return out
+
+    @property
     def status(self) -> str:
-        bad = [r for r in self.sources if r.status in ("failed", "broken")]
-        return "partial" if bad else "ok"
+        """"ok" only when every source was crawled and everything stored was classified."""
+        return "partial" if self.problems else "ok"
 
     def markdown(self) -> str:
         title = f"omvarld {self.flow}" + (f" — {self.week}" if self.week else "")
@@ -101,6 +121,10 @@ class RunReport(BaseModel):
                              f"| {r.unchanged} | {r.failed} | {r.seconds:.1f} "
                              f"| {r.attempts} | {error} |")
             lines.append("")
+        problems = self.problems
+        if problems:
+            lines += [f"**Partial run**: {len(problems)} problems.", "",
+                      *(f"- {p[:300]}" for p in problems), ""]
         if self.classified is not None:
             lines.append(f"Classified {self.classified} documents, {self.labelled} in a "
                          "focus area.")

@@ -22,7 +22,7 @@ FLOW_PARAMETERS: dict[str, set[str]] = {
     "classify": {"everything"},
     "digest": {"week", "dry_run", "max_age_days"},
     "daily": {"sources", "dry_run"},
-    "weekly": {"sources", "week", "dry_run", "max_age_days", "send"},
+    "weekly": {"sources", "week", "dry_run", "max_age_days", "send", "allow_partial"},
 }
 
 

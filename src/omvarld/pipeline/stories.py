@@ -36,27 +36,33 @@ def _rows(store: Store, doc_ids: Iterable[int], batch: int = 500) -> Iterator[Do
         yield from store.documents_by_ids(ids[start : start + batch])
 
 
+Annotations = tuple[list[tuple[str, str, int]], list[tuple[str, str, bool]]]
+
+
+def annotations_of(row: DocumentRow, config_dir: Path | None = None) -> Annotations:
+    """The stakeholders — (name, kind, count) — and references — (key, kind, is_own) — of
+    one document, its own identifier as an own reference. Raises what the text raises."""
+    window = annotation_window(row)
+    named = extract_stakeholders(window, row.language or "sv", config_dir)
+    references = [(ref.key, ref.kind, False) for ref in extract_references(window)]
+    references += structured_references(row)
+    for own in (own_reference(row.identifier), own_reference(row.diarienummer)):
+        if own is not None:
+            references.append((own.key, own.kind, True))
+    return [(m.name, m.kind, m.count) for m in named], references
+
+
 def annotate(store: Store, doc_ids: Iterable[int], config_dir: Path | None = None) -> None:
     """Find and store the stakeholders and references of each document (replacing what
-    was stored), its own identifier as an own reference. Idempotent. A document that
-    cannot be read is logged and skipped: one bad text never stops the others."""
+    was stored). Idempotent. A document that cannot be read is logged and skipped: one
+    bad text never stops the others. (The classify stage stores them with the labels.)"""
     for row in _rows(store, doc_ids):
         try:
-            window = annotation_window(row)
-            named = extract_stakeholders(window, row.language or "sv", config_dir)
-            cited = extract_references(window)
-            own = own_reference(row.identifier)
+            stakeholders, references = annotations_of(row, config_dir)
         except Exception:
             log.exception("could not annotate document %s (%s)", row.id, row.url)
             continue
-        references = [(ref.key, ref.kind, False) for ref in cited]
-        references += structured_references(row)
-        for ref in (own, own_reference(row.diarienummer)):
-            if ref is not None:
-                references.append((ref.key, ref.kind, True))
-        store.save_annotations(
-            row.id, [(m.name, m.kind, m.count) for m in named], references
-        )
+        store.save_annotations(row.id, stakeholders, references)
 
 
 def structured_references(row: DocumentRow) -> list[tuple[str, str, bool]]:
@@ -160,10 +166,11 @@ def link_stories(store: Store, doc_ids: Iterable[int],
     A document with no duplicate is a story of its own (story_id = its id). A document
     whose duplicates already belong to stories joins them, and stories it bridges become
     one; the story id is always its oldest document's (published, else first seen). A
-    document without a stored vector is left unlinked (story_id NULL) for a later run:
-    `Store.unlinked_documents()` lists them. Run `annotate` first, so that designations
-    both documents cite count. Links are only ever added: a document edited so that it is
-    no longer a duplicate stays in its story.
+    document without a stored vector is left unlinked for a later run; a document is
+    marked linked (for its content) once its story is decided, so that what a killed
+    run left undone is listed by `Store.unlinked_documents()`. Run `annotate` first, so
+    that designations both documents cite count. Links are only ever added: a document
+    edited so that it is no longer a duplicate stays in its story.
     """
     rows = sorted(_rows(store, doc_ids), key=document_date_key)
     window = VectorWindow(store, rows, settings.window_days)
@@ -187,6 +194,7 @@ def link_stories(store: Store, doc_ids: Iterable[int],
             group.setdefault(member.id, member)
         oldest = min(group.values(), key=document_date_key)
         changed += store.set_story(list(group), oldest.id)
+        store.mark_linked(row.id, row.content_hash)
     if changed:
         log.info("%d documents changed story", changed)
     return changed

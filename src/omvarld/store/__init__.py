@@ -249,24 +249,40 @@ class Store:
 
     def save_labels(self, doc_id: int, content_hash: str, labels: list[Label]) -> None:
         """Replace a document's labels with a new set, in one transaction."""
-        now = utcnow()
         with self.session() as s:
-            # The row lock makes two classifiers of one document take turns (PostgreSQL).
-            row = s.get(DocumentRow, doc_id, with_for_update=True)
+            row = self._to_classify(s, doc_id, content_hash)
+            if row is not None:
+                _replace_labels(s, row, content_hash, labels)
+
+    def save_classification(
+        self,
+        doc_id: int,
+        content_hash: str,
+        labels: list[Label],
+        stakeholders: Iterable[tuple[str, str, int]],
+        references: Iterable[tuple[str, str, bool]],
+    ) -> bool:
+        """A document's labels, stakeholders and references in one transaction: a run
+        killed at any point leaves the document either done or pending, never labelled
+        without its annotations. Its story is decided next (`set_story`, `mark_linked`);
+        until then it is listed by `unlinked_documents`. False when the document is gone
+        or changed meanwhile (it is left for the next run)."""
+        with self.session() as s:
+            row = self._to_classify(s, doc_id, content_hash)
             if row is None:
-                return
-            if row.content_hash != content_hash:
-                log.info("document %s changed while being classified; left for next run", doc_id)
-                return
-            s.query(LabelRow).filter(LabelRow.document_id == doc_id).delete()
-            for label in labels:
-                s.add(LabelRow(
-                    document_id=doc_id, area=label.area, score=label.score,
-                    threshold=label.threshold, accepted=label.accepted,
-                    evidence=label.evidence.model_dump(), model_version=label.model_version,
-                    created=now,
-                ))
-            row.classified_hash = content_hash
+                return False
+            _replace_labels(s, row, content_hash, labels)
+            _replace_annotations(s, doc_id, stakeholders, references)
+            return True
+
+    @staticmethod
+    def _to_classify(s: Session, doc_id: int, content_hash: str) -> DocumentRow | None:
+        # The row lock makes two classifiers of one document take turns (PostgreSQL).
+        row = s.get(DocumentRow, doc_id, with_for_update=True)
+        if row is not None and row.content_hash != content_hash:
+            log.info("document %s changed while being classified; left for next run", doc_id)
+            return None
+        return row
 
     def documents_first_seen(self, start: datetime, end: datetime) -> list[DocumentRow]:
         with self.session() as s:
@@ -475,27 +491,10 @@ class Store:
         """Replace a document's stakeholders — (name, kind, count) — and references —
         (key, kind, is_own) — in one transaction. A key given twice is kept once, as the
         document's own if either says so; a name given twice adds its counts."""
-        names: dict[str, tuple[str, int]] = {}
-        for name, kind, count in stakeholders:
-            previous = names.get(name)
-            names[name] = (kind, int(count) + (previous[1] if previous else 0))
-        keys: dict[str, tuple[str, bool]] = {}
-        for key, kind, is_own in references:
-            previous = keys.get(key)
-            keys[key] = (kind, bool(is_own) or bool(previous and previous[1]))
         with self.session() as s:
             if s.get(DocumentRow, doc_id, with_for_update=True) is None:
                 return
-            s.query(DocumentStakeholderRow).filter(
-                DocumentStakeholderRow.document_id == doc_id).delete()
-            s.query(DocumentReferenceRow).filter(
-                DocumentReferenceRow.document_id == doc_id).delete()
-            s.add_all(DocumentStakeholderRow(document_id=doc_id, name=name, kind=kind,
-                                             count=count)
-                      for name, (kind, count) in names.items())
-            s.add_all(DocumentReferenceRow(document_id=doc_id, key=key, kind=kind,
-                                           is_own=is_own)
-                      for key, (kind, is_own) in keys.items())
+            _replace_annotations(s, doc_id, stakeholders, references)
 
     def stakeholders_of(self, doc_id: int) -> list[tuple[str, str, int]]:
         """(name, kind, count) of the organisations a document names, most named first."""
@@ -630,11 +629,22 @@ class Store:
             )
             return int(result.rowcount or 0)
 
+    def mark_linked(self, doc_id: int, content_hash: str) -> None:
+        """The link stage is done with this version of the document."""
+        with self.session() as s:
+            s.execute(update(DocumentRow)
+                      .where(DocumentRow.id == doc_id, DocumentRow.content_hash == content_hash)
+                      .values(linked_hash=content_hash)
+                      .execution_options(synchronize_session=False))
+
     def unlinked_documents(self, limit: int | None = None) -> list[int]:
-        """Ids of classified documents not yet put in a story (the link stage's to-do)."""
+        """Ids of classified documents whose story was not yet decided for the content
+        they were classified from (the link stage's to-do, which a killed run leaves)."""
         with self.session() as s:
             query = select(DocumentRow.id).where(
-                DocumentRow.story_id.is_(None), DocumentRow.classified_hash.is_not(None)
+                DocumentRow.classified_hash.is_not(None),
+                DocumentRow.linked_hash.is_(None)
+                | (DocumentRow.linked_hash != DocumentRow.classified_hash),
             ).order_by(DocumentRow.id)
             if limit:
                 query = query.limit(limit)
@@ -710,6 +720,46 @@ def _without_nul(columns: dict) -> dict:
     """PostgreSQL's text cannot hold NUL characters (extracted PDFs sometimes carry
     them); SQLite's can. Dropped on the way in; the content hash is computed before."""
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in columns.items()}
+
+
+def _replace_labels(s: Session, row: DocumentRow, content_hash: str,
+                    labels: list[Label]) -> None:
+    now = utcnow()
+    s.query(LabelRow).filter(LabelRow.document_id == row.id).delete()
+    for label in labels:
+        s.add(LabelRow(
+            document_id=row.id, area=label.area, score=label.score,
+            threshold=label.threshold, accepted=label.accepted,
+            evidence=label.evidence.model_dump(), model_version=label.model_version,
+            created=now,
+        ))
+    row.classified_hash = content_hash
+
+
+def _replace_annotations(
+    s: Session,
+    doc_id: int,
+    stakeholders: Iterable[tuple[str, str, int]],
+    references: Iterable[tuple[str, str, bool]],
+) -> None:
+    """A key given twice is kept once, as the document's own if either says so; a name
+    given twice adds its counts."""
+    names: dict[str, tuple[str, int]] = {}
+    for name, kind, count in stakeholders:
+        previous = names.get(name)
+        names[name] = (kind, int(count) + (previous[1] if previous else 0))
+    keys: dict[str, tuple[str, bool]] = {}
+    for key, kind, is_own in references:
+        previous = keys.get(key)
+        keys[key] = (kind, bool(is_own) or bool(previous and previous[1]))
+    s.query(DocumentStakeholderRow).filter(
+        DocumentStakeholderRow.document_id == doc_id).delete()
+    s.query(DocumentReferenceRow).filter(
+        DocumentReferenceRow.document_id == doc_id).delete()
+    s.add_all(DocumentStakeholderRow(document_id=doc_id, name=name, kind=kind, count=count)
+              for name, (kind, count) in names.items())
+    s.add_all(DocumentReferenceRow(document_id=doc_id, key=key, kind=kind, is_own=is_own)
+              for key, (kind, is_own) in keys.items())
 
 
 def _report(row: CrawlRunRow) -> CrawlReport:

@@ -65,6 +65,9 @@ class DocumentRow(Base):
     diarienummer: Mapped[str | None] = mapped_column(String(64), index=True)
     proposals: Mapped[list[str] | None] = mapped_column(JSON)
     doc_references: Mapped[list[dict] | None] = mapped_column(JSON)
+    # The content hash the story was decided for: differs from classified_hash while the
+    # document waits for the link stage (a run killed after its labels leaves it so).
+    linked_hash: Mapped[str | None] = mapped_column(String(64))
 
     labels: Mapped[list[LabelRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan"
@@ -209,8 +212,9 @@ class OpsAlertRow(Base):
 
 
 class OpsLockRow(Base):
-    """A named lock (`crawl:riksdagen`, `classify`) held by one run until `expires`; a
-    killed run's lock is taken over once it has expired."""
+    """A named lock (`crawl:riksdagen`, `classify`) held by one run until `expires`, and by
+    one process (`host`, `pid`): a lock whose process is gone is taken over at once, one
+    held from another host once it has expired."""
 
     __tablename__ = "ops_locks"
 
@@ -218,6 +222,8 @@ class OpsLockRow(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired: Mapped[datetime] = mapped_column(DateTime)
     expires: Mapped[datetime] = mapped_column(DateTime)
+    host: Mapped[str | None] = mapped_column(String(256))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class OpsRunRow(Base):
