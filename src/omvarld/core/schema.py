@@ -30,6 +30,12 @@ def _ident(entry: dict) -> Any:
     return ident if isinstance(ident, str | int) else None
 
 
+def _kind(node: dict) -> Any:
+    """The union tag an entry is read with: its `kind`, or `spider` for an entry that names
+    a spider and no kind (see `omvarld.config.load.Sources`)."""
+    return node.get("kind", "spider" if "spider" in node else None)
+
+
 def _format_location(loc: tuple[Any, ...], data: Any) -> str:
     """`('sources', 1, 'base_url')` → `sources[1].base_url` (or the source id if known)."""
     out = ""
@@ -39,6 +45,9 @@ def _format_location(loc: tuple[Any, ...], data: Any) -> str:
         if part == "[key]":  # the key itself is wrong (YAML read `on` as true, say)
             out += " (key)"
             continue
+        if isinstance(node, dict) and not tagged and _kind(node) == part:
+            tagged = True  # a discriminated union's tag (`kind: html_listing`), not a key
+            continue
         if isinstance(node, dict) and part in node:  # a mapping's key, as the file has it
             key = next(k for k in node if k == part)
             out += f".{key}" if out else str(key)
@@ -46,9 +55,6 @@ def _format_location(loc: tuple[Any, ...], data: Any) -> str:
             ident = _ident(node[part]) if isinstance(node, list) and isinstance(
                 node[part], dict) else None
             out += f"[{ident or part}]"
-        elif isinstance(node, dict) and not tagged and node.get("kind") == part:
-            tagged = True  # a discriminated union's tag (`kind: html_listing`), not a key
-            continue
         else:
             out += f".{part}" if out else str(part)
             tagged = False
