@@ -16,13 +16,7 @@ from factories import NOW, SCRIPT_TITLE, WEEK, add
 from omvarld.config.load import load_focus_areas
 from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import OmvarldError
-from omvarld.digest.build import (
-    build_digest,
-    current_week,
-    extractive_summary,
-    parse_week,
-    split_sentences,
-)
+from omvarld.digest.build import build_digest, current_week, parse_week
 from omvarld.digest.positions import Positions
 from omvarld.digest.render import render_html, render_markdown
 from omvarld.digest.write import write_digest
@@ -195,40 +189,6 @@ def test_entry_carries_summary_and_evidence(store, areas):
         date(2026, 12, 1),
         "Regeringskansliet",
     )
-
-
-# -- summaries --------------------------------------------------------------------------------
-
-
-def test_summary_prefers_the_documents_own_summary():
-    assert extractive_summary("T", "Egen sammanfattning. Andra meningen. Tredje.", "Text.") == (
-        "Egen sammanfattning. Andra meningen."
-    )
-
-
-def test_summary_skips_headings_abbreviations_and_a_repeated_title():
-    text = (
-        "Ny lag om arbetsmarknad\n\nSammanfattning\nRegeringen föreslår bl.a. nya regler "
-        "enligt kap. 3 för A. Andersson. Lagen gäller 2027. Tredje meningen."
-    )
-    assert split_sentences(text)[0] == (
-        "Regeringen föreslår bl.a. nya regler enligt kap. 3 för A. Andersson."
-    )
-    assert extractive_summary("Ny lag om arbetsmarknad", "", text) == (
-        "Regeringen föreslår bl.a. nya regler enligt kap. 3 för A. Andersson. Lagen gäller 2027."
-    )
-
-
-def test_summary_skips_a_long_title_line_at_the_top_of_the_text():
-    title = "Regeringens proposition om nya regler för arbetsmarknadsinsatser för nyanlända"
-    text = f"{title}\nRegeringen föreslår nya regler. De gäller 2027. Tredje."
-    assert extractive_summary(title, "", text) == "Regeringen föreslår nya regler. De gäller 2027."
-
-
-def test_summary_is_capped():
-    summary = extractive_summary("T", "", "ord " * 300)
-    assert len(summary) <= 400
-    assert summary.endswith("…")
 
 
 # -- consultations ----------------------------------------------------------------------------

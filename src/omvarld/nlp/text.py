@@ -1,12 +1,19 @@
-"""Per-language spaCy pipelines: blank tokenizer + sentencizer + simplemma lemmas.
+"""Per-language spaCy pipelines (blank tokenizer, our sentences, simplemma lemmas) and the
+one sentence splitter every stage uses.
 
 No trained Swedish or Danish spaCy pipeline exists offline, so we build our own: the
-blank language's tokenizer, a sentencizer that does not split after Swedish legal
-abbreviations ("prop.", "bet.", "dnr."), and a lemmatizer component over simplemma with
-a domain override table (`config/lemmas.yaml`)."""
+blank language's tokenizer, sentence boundaries from `sentence_spans` (which does not
+split after Swedish legal abbreviations — "prop.", "bet.", "dnr." — and treats a heading
+or a word glued to the next block's first word as a boundary), and a lemmatizer
+component over simplemma with a domain override table (`config/lemmas.yaml`).
+
+`summarize` picks a document's first content sentences with the same splitter: the
+classify stage stores it, the digest shows it."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -28,6 +35,194 @@ _ABBREVIATIONS = {
     "da": ["bl.a.", "f.eks.", "jf.", "nr.", "ca.", "mv.", "stk.", "pkt."],
     "en": ["No.", "Art.", "para.", "e.g.", "i.e.", "cf.", "approx."],
 }
+
+
+# -- sentences ----------------------------------------------------------------------
+
+# Abbreviations after which a full stop does not end a sentence (sv, en, da), lower case,
+# without the final dot. Kept small: a rare miss only makes one sentence a little long.
+# fmt: off
+_NO_END = frozenset({
+    "t.ex", "bl.a", "m.m", "m.fl", "dvs", "d.v.s", "s.k", "osv", "o.s.v", "jfr", "jf", "ca",
+    "resp", "fr.o.m", "t.o.m", "kap", "prop", "bet", "dir", "dnr", "enl", "skr", "mot", "nr",
+    "art", "etc", "e.g", "i.e", "cf", "approx", "para", "mr", "mrs", "ms", "dr", "no", "vol",
+    "fig", "inkl", "exkl", "f.d", "f.eks", "mv", "m.v", "stk", "pkt", "tel", "ff", "pp", "vs",
+    "prof", "st", "tf", "jan", "feb", "aug", "sept", "okt", "nov", "dec",
+})
+# fmt: on
+_BOUNDARY = re.compile(r"""([.!?…]+["'”»)\]]*)\s+(?=["'“«(\[–-]?\s?[A-ZÅÄÖÆØÜÉ0-9])""")
+_TERMINAL = re.compile(r"""[.!?…:;]["'”»)\]]*$""")
+_ENDS_SENTENCE = re.compile(r"""[.!?]["'”»)\]]*$""")
+# "kollektivtrafikenDiarienummer": a lower-case word run into a capitalised one, where a
+# page's block boundary was lost in extraction. A word that starts with a capital
+# ("MalmöLundregionen") or is short ("eHälsa") is a name, not a glue.
+_GLUED = re.compile(r"\b[a-zåäöæøüé]{3,}(?=[A-ZÅÄÖÆØÜÉ][a-zåäöæøüé]{2,})")
+HEADING_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a text: where it is, and whether it is a heading (a short line
+    without final punctuation, or a label such as "Diarienummer: …")."""
+
+    start: int
+    end: int
+    text: str
+    heading: bool = False
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, a glued word ending one line and starting the next."""
+    out: list[tuple[int, int]] = []
+    offset = 0
+    for raw in text.splitlines(keepends=True):
+        line_end = offset + len(raw.rstrip("\r\n"))
+        start = offset
+        for glue in _GLUED.finditer(text, offset, line_end):
+            out.append((start, glue.end()))
+            start = glue.end()
+        out.append((start, line_end))
+        offset += len(raw)
+    return out
+
+
+def _is_heading(line: str) -> bool:
+    return bool(line) and not _TERMINAL.search(line) and len(line.split()) <= HEADING_WORDS
+
+
+def _split_paragraph(text: str, start: int, end: int) -> list[Sentence]:
+    out = []
+    begin = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        words = text[begin : match.end(1)].split()
+        last = words[-1].rstrip(".!?…\"'”»)]").lstrip("(\"'“«[").lower() if words else ""
+        if match[1].startswith(".") and (last in _NO_END or (len(last) == 1 and last.isalpha())):
+            continue  # "t.ex. Malmö", "A. Andersson": not the end of a sentence
+        out.append(_sentence(text, begin, match.end(1)))
+        begin = match.end()
+    if text[begin:end].strip():
+        out.append(_sentence(text, begin, end))
+    return [s for s in out if s.text]
+
+
+def _sentence(text: str, start: int, end: int, heading: bool = False) -> Sentence:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Sentence(start, end, " ".join(text[start:end].split()), heading)
+
+
+def sentence_spans(text: str) -> list[Sentence]:
+    """The sentences of `text`, robust to what scraped and PDF text looks like: a blank
+    line or a heading ends a paragraph, hard-wrapped lines are joined, a full stop after
+    an abbreviation or an initial does not end a sentence."""
+    text = text or ""
+    out: list[Sentence] = []
+    paragraph: tuple[int, int] | None = None
+    for start, end in _lines(text):
+        line = text[start:end].strip()
+        if not line or _is_heading(line):
+            if paragraph:
+                out.extend(_split_paragraph(text, *paragraph))
+                paragraph = None
+            if line:
+                out.append(_sentence(text, start, end, heading=True))
+            continue
+        paragraph = (paragraph[0], end) if paragraph else (start, end)
+    if paragraph:
+        out.extend(_split_paragraph(text, *paragraph))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """The prose sentences of `text` (headings left out)."""
+    return [s.text for s in sentence_spans(text) if not s.heading]
+
+
+# -- summaries ----------------------------------------------------------------------
+
+SUMMARY_MAX_CHARS = 400
+SUMMARY_SENTENCE_MAX_CHARS = 600  # one sentence longer than this is cut at a word
+_SUMMARY_SCAN_CHARS = 6000
+# A line that labels a value ("Diarienummer: LI2025/02164", "Topics: Transport",
+# "Subjects (EuroVoc): …"), a portal's type-of-act line, a list of fields run together:
+# metadata, not what the document does.
+_LABEL = re.compile(r"^[\w()/.-]+(?: [\w()/.-]+){0,3}: ")
+_ACT_TYPE = re.compile(
+    r"^(call for evidence|public consultation|draft act|inception impact assessment|"
+    r"feedback from|roadmap)\b", re.IGNORECASE)
+_FIELDS = re.compile(r" [·|] ")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _key(value: str) -> str:
+    return re.sub(r"[\W_]+", " ", value).strip().lower()
+
+
+def is_content_sentence(sentence: str, title: str = "") -> bool:
+    """A whole sentence that says something: not metadata, not the title again, not cut
+    off by the source ("…", "...") and ending as a sentence ends."""
+    if len(sentence.split()) < 2 or not _ENDS_SENTENCE.search(sentence):
+        return False
+    if sentence.endswith(("...", "…")) or _LABEL.match(sentence) or _ACT_TYPE.match(sentence):
+        return False
+    if _FIELDS.search(sentence):
+        return False
+    letters = len(_LETTER.findall(sentence))
+    if letters < 0.6 * len(sentence.replace(" ", "")):
+        return False  # mostly numbers and codes
+    return not (title and _key(sentence).startswith(_key(title)))
+
+
+def cap_words(text: str, limit: int) -> str:
+    """Cut at a word boundary and say so with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def cap_sentences(sentences: list[str], limit: int = SUMMARY_MAX_CHARS) -> str:
+    """As many whole sentences as fit in `limit` characters, at least one; only a
+    first sentence longer than SUMMARY_SENTENCE_MAX_CHARS is cut (with "…")."""
+    if not sentences:
+        return ""
+    kept = [sentences[0]]
+    for sentence in sentences[1:]:
+        if len(" ".join([*kept, sentence])) > limit:
+            break
+        kept.append(sentence)
+    return cap_words(" ".join(kept), max(limit, SUMMARY_SENTENCE_MAX_CHARS))
+
+
+def summarize(title: str, summary: str, text: str, *, sentences: int = 2,
+              limit: int = SUMMARY_MAX_CHARS) -> str:
+    """The first `sentences` content sentences of the document's own summary, then of its
+    text: extractive, in the document's language, so every word is the publisher's.
+    Metadata lines, headings, the title repeated and sentences the source cut off are
+    skipped; "" when the document has no content sentence."""
+    found: list[str] = []
+    seen: set[str] = set()
+    title_key = _key(title)
+    for source in (summary or "", (text or "")[:_SUMMARY_SCAN_CHARS]):
+        # A line that is the title (a long one is no heading) must not join the next.
+        lines = [line for line in source.splitlines() if _key(line) != title_key]
+        for sentence in split_sentences("\n".join(lines)):
+            key = _key(sentence)
+            if key in seen or not is_content_sentence(sentence, title):
+                continue
+            seen.add(key)
+            found.append(sentence)
+            if len(found) >= sentences:
+                return cap_sentences(found, limit)
+    return cap_sentences(found, limit)
+
+
+# -- the spaCy pipeline ---------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +262,13 @@ def make_lemmatizer(nlp: Language, name: str, lang: str):
     return lemmatize
 
 
-@Language.component("omvarld_paragraphs_v1")
-def paragraph_boundaries(doc: Doc) -> Doc:
-    """A line break ends a sentence: headings and list items carry no full stop, and
-    without this a title runs into the first sentence of the text."""
-    for token in doc[:-1]:
-        if token.is_space and "\n" in token.text:
-            doc[token.i + 1].is_sent_start = True
+@Language.component("omvarld_sentences_v1")
+def sentence_boundaries(doc: Doc) -> Doc:
+    """The sentences of `sentence_spans` as the Doc's sentences: one splitter for the
+    classifier's evidence, the positions' sentences and the digest's summaries."""
+    starts = {s.start for s in sentence_spans(doc.text)}
+    for token in doc:  # a boundary inside a token (a glued word) is left to the earlier one
+        token.is_sent_start = token.i == 0 or (not token.is_space and token.idx in starts)
     return doc
 
 
@@ -86,8 +281,7 @@ def get_pipeline(lang: str) -> Language:
     nlp = spacy.blank(lang)
     for abbr in _ABBREVIATIONS.get(lang, []):
         nlp.tokenizer.add_special_case(abbr, [{"ORTH": abbr}])
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("omvarld_paragraphs_v1")
+    nlp.add_pipe("omvarld_sentences_v1")
     nlp.add_pipe("omvarld_lemmatizer_v1", config={"lang": lang})
     nlp.max_length = MAX_CHARS + 1000
     return nlp

@@ -17,6 +17,7 @@ from omvarld.core.errors import ConfigError
 from omvarld.nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
 from omvarld.nlp.encoder import load_encoder
 from omvarld.nlp.head import LearnedHead, load_default_head
+from omvarld.nlp.text import summarize
 from omvarld.pipeline.stories import annotate, link_stories
 from omvarld.store import Store
 
@@ -108,7 +109,8 @@ def classify_pending(
             if result is None:
                 report.failed += 1
                 continue
-            store.save_labels(row.id, row.content_hash, result.labels)
+            store.save_labels(row.id, row.content_hash, result.labels,
+                              summary=summarize(row.title, row.summary or "", row.text or ""))
             report.documents += 1
             report.labelled += bool(result.accepted)
         done = [row.id for row, result in zip(chunk, results, strict=True) if result]
