@@ -228,6 +228,30 @@ def test_correction_form_stores_who_when_and_what(env) -> None:
     assert corrected[f"feedback-{doc_id}"].labels == ["utbildning", "miljo"]
 
 
+def test_a_correction_changes_what_readers_see_at_once(env) -> None:
+    """No training run in between: the document page, the API and the search show the
+    analyst's word, with who and when, and the confirmation asks nothing more of them."""
+    client, _, ids, _path = env
+    doc_id = ids["se-gov-9a36c9a746"]  # school libraries: utbildning, not transport
+    before = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id not in [h["id"] for h in before["hits"]]
+    response = client.post(f"/documents/{doc_id}/corrections", headers=HTML, data={
+        "area": "transport", "action": "add", "author": "Bo Bevakare"})
+    page = response.text  # the redirect followed: the page the analyst lands on
+    assert "Rättelsen är sparad och gäller redan" in page
+    assert "omvarld train" not in page
+    assert "tillhör – rättat av Bo Bevakare" in page
+    labels = {lb["area"]: lb for lb in client.get(f"/api/documents/{doc_id}").json()["labels"]}
+    assert labels["transport"]["accepted"] is True
+    after = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id in [h["id"] for h in after["hits"]]
+    assert after["facets"]["area"]["transport"] == before["facets"]["area"]["transport"] + 1
+    client.post(f"/documents/{doc_id}/corrections", headers=HTML, data={
+        "area": "transport", "action": "remove", "author": "Bo Bevakare"})
+    again = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id not in [h["id"] for h in again["hits"]]
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ({"area": "nope", "action": "add", "author": "A"}, "Välj ett fokusområde"),
     ({"area": "miljo", "action": "flip", "author": "A"}, "Välj om området"),
