@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
