@@ -15,6 +15,7 @@ from omvarld.nlp.text import (
     analyse,
     cap_sentences,
     is_content_sentence,
+    is_metadata,
     sentence_spans,
     split_sentences,
     summarize,
@@ -111,3 +112,9 @@ def test_whole_sentences_are_kept_and_only_an_overlong_one_is_cut():
                                   "Ladda ner:", "2026-11-20 – 2026-12-18."])
 def test_metadata_is_not_a_content_sentence(line):
     assert not is_content_sentence(line)
+
+
+def test_an_evidence_line_of_subjects_is_metadata():
+    subjects = next(line for line in EURLEX["text"].splitlines() if line.startswith("Subjects"))
+    assert is_metadata(subjects)
+    assert not is_metadata(summary_of(HYS_MOBILITY))

@@ -30,7 +30,7 @@ from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import OmvarldError
 from omvarld.core.model import Digest, DigestEntry
 from omvarld.digest.positions import Positions, load_positions
-from omvarld.nlp.text import cap_sentences, cap_words, split_sentences, summarize
+from omvarld.nlp.text import cap_sentences, cap_words, is_metadata, split_sentences, summarize
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow, LabelRow
 
@@ -352,8 +352,9 @@ def _entry(
     if responsible is None and label is not None:
         responsible = week.config.responsible.get(label.area)
     sentence = _one_line(evidence.get("sentence"))
-    if _normalise_for_compare(sentence) == _normalise_for_compare(row.title):
-        sentence = ""  # the title again says nothing new
+    if (_normalise_for_compare(sentence) == _normalise_for_compare(row.title)
+            or is_metadata(sentence)):
+        sentence = ""  # the title again, or "Topics: …", says nothing of the content
     publisher = _one_line(row.publisher)
     publishers = [publisher]
     if story is not None:

@@ -160,14 +160,17 @@ def _key(value: str) -> str:
     return re.sub(r"[\W_]+", " ", value).strip().lower()
 
 
+def is_metadata(sentence: str) -> bool:
+    """A labelled value, a portal's type-of-act line or fields run together."""
+    return bool(_LABEL.match(sentence) or _ACT_TYPE.match(sentence) or _FIELDS.search(sentence))
+
+
 def is_content_sentence(sentence: str, title: str = "") -> bool:
     """A whole sentence that says something: not metadata, not the title again, not cut
     off by the source ("…", "...") and ending as a sentence ends."""
     if len(sentence.split()) < 2 or not _ENDS_SENTENCE.search(sentence):
         return False
-    if sentence.endswith(("...", "…")) or _LABEL.match(sentence) or _ACT_TYPE.match(sentence):
-        return False
-    if _FIELDS.search(sentence):
+    if sentence.endswith(("...", "…")) or is_metadata(sentence):
         return False
     letters = len(_LETTER.findall(sentence))
     if letters < 0.6 * len(sentence.replace(" ", "")):
