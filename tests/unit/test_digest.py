@@ -613,3 +613,23 @@ def test_counts_agree_header_trend_and_rest(store, areas):
     section = md.split("## Förbättrad transportinfrastruktur")[1].split("\n## ")[0]
     assert "… och 3 till:" in section
     assert all(f"[{e.title}]" in section for e in digest.rest["transport"])
+
+
+def test_the_pdf_pages_are_white_without_the_mail_surround(store, areas, tmp_path):
+    import io
+
+    import pypdf
+    from weasyprint import HTML
+
+    from omvarld.digest.render import render_pdf
+
+    add(store, "a", labels={"miljo": 0.9})
+    html = render_html(build_digest(store, WEEK, areas=areas, now=NOW), areas)
+    surround = b"0.952941 0.956863 0.964706"  # the page's #f3f4f6, as WeasyPrint paints it
+
+    def painted(pdf: bytes) -> int:
+        pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
+        return sum(page.get_contents().get_data().count(surround) for page in pages)
+
+    assert painted(HTML(string=html).write_pdf()) > 0  # as a mail client shows the page
+    assert painted(render_pdf(html)) == 0
