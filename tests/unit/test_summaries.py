@@ -118,3 +118,35 @@ def test_an_evidence_line_of_subjects_is_metadata():
     subjects = next(line for line in EURLEX["text"].splitlines() if line.startswith("Subjects"))
     assert is_metadata(subjects)
     assert not is_metadata(summary_of(HYS_MOBILITY))
+
+
+def test_the_classify_stage_stores_the_summary_the_digest_shows(store, classifier):
+    from datetime import date, datetime
+
+    from omvarld.core.model import Document
+    from omvarld.digest.build import build_digest
+    from omvarld.pipeline.classify import classify_pending
+
+    doc = Document(url="https://ec.europa.eu/hys/20203", source="have_your_say",
+                   publisher="European Commission", level="eu", doc_type="consultation",
+                   title=HYS_MOBILITY["title"], summary=HYS_MOBILITY["summary"],
+                   text=HYS_MOBILITY["text"], language="en", published=date(2026, 11, 20))
+    store.save_document(doc, now=datetime(2026, 11, 18, 9))
+    classify_pending(store, classifier)
+    (row,) = store.documents()
+    stored = {lb.evidence.get("summary") for lb in row.labels}
+    assert stored == {summary_of(HYS_MOBILITY)}
+    # The digest reads it back rather than working it out again.
+    with store.session() as s:
+        from omvarld.store.tables import LabelRow
+
+        for label in s.query(LabelRow):
+            label.evidence = {**label.evidence, "summary": "Lagrad sammanfattning."}
+            label.accepted = True
+    from conftest import PROJECT
+    from omvarld.config.load import load_focus_areas
+
+    digest = build_digest(store, "2026-W47", areas=load_focus_areas(PROJECT / "config"),
+                          now=datetime(2026, 11, 23, 7), with_watches=False)
+    assert {e.summary for entries in digest.areas.values() for e in entries} == {
+        "Lagrad sammanfattning."}

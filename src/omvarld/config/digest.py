@@ -141,8 +141,10 @@ class DigestConfig(_Strict):
         return value
 
     def score_level(self, score: float) -> str:
-        """The reader's words for a label's score (a probability in 0..1)."""
-        return next(level.text for level in self.score_levels if score >= level.min)
+        """The reader's words for a label's score (a probability in 0..1; an uncalibrated
+        score below 0 reads as the lowest level)."""
+        return next((level.text for level in self.score_levels if score >= level.min),
+                    self.score_levels[-1].text)
 
     @field_validator("subject")
     @classmethod
