@@ -239,6 +239,7 @@ class WeeklyDigest(Digest):
     area_documents: dict[str, int] = Field(default_factory=dict)
     rest: dict[str, list[WatchEntry]] = Field(default_factory=dict)
     strength_legend: str = ""
+    rest_listed: int = 20
 
 
 class _Week:
@@ -706,6 +707,7 @@ def build_digest(
         area_documents=area_documents,
         rest=rest,
         strength_legend=_strength_legend(config),
+        rest_listed=config.rest_listed,
     )
     log.info(
         "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",

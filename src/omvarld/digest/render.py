@@ -218,7 +218,10 @@ def _context(
         + (f"; de {listed} viktigaste här, övriga under listan och markerade under sina "
            "områden." if len(touching) > listed else ".")
     )
-    touching, touching_rest = touching[:listed], touching[listed:]
+    rest_listed = weekly.rest_listed if weekly else 20
+    touching_rest = touching[listed : listed + rest_listed]
+    touching_unlisted = max(0, len(touching) - listed - rest_listed)
+    touching = touching[:listed]
     watches = list(weekly.watches) if weekly else []
     shown = ([e for s in sections for e in s["entries"]] + list(digest.consultations)
              + [e for w in watches for e in w.entries])
@@ -234,6 +237,7 @@ def _context(
         "consultations_line": consultations_line,
         "touching": touching,
         "touching_rest": touching_rest,
+        "touching_unlisted": touching_unlisted,
         "touching_line": touching_line,
         "today": today,
         "watches": watches,
@@ -302,11 +306,15 @@ def trend_images(digest: WeeklyDigest) -> dict[str, bytes]:
 
 
 # On paper the page is the white sheet: the grey surround the e-mail shows around its
-# 720-pixel column would fill the rest of the last page.
+# 720-pixel column would fill the rest of the last page. The titles listed under "… och N
+# till" stay in the page and the e-mail (a PDF of them is pages of links; and it would
+# cost the PDF a third more time): the PDF says where they are.
 _PRINT_CSS = """
 @page { size: A4; margin: 16mm 14mm; }
 body { background: #ffffff !important; }
 body > div { max-width: none !important; margin: 0 !important; padding: 0 !important; }
+.omv-rest { display: none !important; }
+.omv-print-only { display: block !important; }
 """
 
 

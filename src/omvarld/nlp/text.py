@@ -13,8 +13,9 @@ classify stage stores it, the digest shows it."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import simplemma
@@ -67,20 +68,28 @@ class Sentence:
 
     start: int
     end: int
-    text: str
     heading: bool = False
+    source: str = field(default="", repr=False, compare=False)
+
+    @cached_property
+    def text(self) -> str:
+        """The sentence on one line (worked out when asked: the pipeline needs only
+        where sentences start)."""
+        return " ".join(self.source[self.start : self.end].split())
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
     """(start, end) of each line, a glued word ending one line and starting the next."""
+    glues = [m.end() for m in _GLUED.finditer(text)]
     out: list[tuple[int, int]] = []
     offset = 0
     for raw in text.splitlines(keepends=True):
         line_end = offset + len(raw.rstrip("\r\n"))
         start = offset
-        for glue in _GLUED.finditer(text, offset, line_end):
-            out.append((start, glue.end()))
-            start = glue.end()
+        if glues:
+            for glue in glues[bisect_left(glues, offset) : bisect_left(glues, line_end)]:
+                out.append((start, glue))
+                start = glue
         out.append((start, line_end))
         offset += len(raw)
     return out
@@ -94,15 +103,16 @@ def _split_paragraph(text: str, start: int, end: int) -> list[Sentence]:
     out = []
     begin = start
     for match in _BOUNDARY.finditer(text, start, end):
-        words = text[begin : match.end(1)].split()
-        last = words[-1].rstrip(".!?…\"'”»)]").lstrip("(\"'“«[").lower() if words else ""
-        if match[1].startswith(".") and (last in _NO_END or (len(last) == 1 and last.isalpha())):
-            continue  # "t.ex. Malmö", "A. Andersson": not the end of a sentence
-        out.append(_sentence(text, begin, match.end(1)))
+        stop = match.end(1)
+        if match[1].startswith("."):
+            word_start = max(text.rfind(" ", begin, stop), text.rfind("\n", begin, stop)) + 1
+            last = text[word_start:stop].rstrip(".!?…\"'”»)]").lstrip("(\"'“«[").lower()
+            if last in _NO_END or (len(last) == 1 and last.isalpha()):
+                continue  # "t.ex. Malmö", "A. Andersson": not the end of a sentence
+        out.append(_sentence(text, begin, stop))
         begin = match.end()
-    if text[begin:end].strip():
-        out.append(_sentence(text, begin, end))
-    return [s for s in out if s.text]
+    out.append(_sentence(text, begin, end))
+    return [s for s in out if s.start < s.end]
 
 
 def _sentence(text: str, start: int, end: int, heading: bool = False) -> Sentence:
@@ -110,7 +120,7 @@ def _sentence(text: str, start: int, end: int, heading: bool = False) -> Sentenc
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return Sentence(start, end, " ".join(text[start:end].split()), heading)
+    return Sentence(start, end, heading, text)
 
 
 def sentence_spans(text: str) -> list[Sentence]:
