@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
+import numpy as np
 import simplemma
 import spacy
 import yaml
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -279,9 +281,17 @@ def make_lemmatizer(nlp: Language, name: str, lang: str):
 def sentence_boundaries(doc: Doc) -> Doc:
     """The sentences of `sentence_spans` as the Doc's sentences: one splitter for the
     classifier's evidence, the positions' sentences and the digest's summaries."""
-    starts = {s.start for s in sentence_spans(doc.text)}
-    for token in doc:  # a boundary inside a token (a glued word) is left to the earlier one
-        token.is_sent_start = token.i == 0 or (not token.is_space and token.idx in starts)
+    if not len(doc):
+        return doc
+    offsets = doc.to_array(IDX)
+    starts = np.fromiter((s.start for s in sentence_spans(doc.text)), dtype=offsets.dtype)
+    at = np.searchsorted(offsets, starts).clip(0, len(offsets) - 1)
+    # A boundary inside a token (a glued word) is left to the earlier sentence.
+    for i in np.unique(at[offsets[at] == starts]):
+        doc[int(i)].is_sent_start = True
+    doc[0].is_sent_start = True
+    if len(doc) > 1 and not doc[-1].is_sent_start:
+        doc[-1].is_sent_start = False  # the boundaries are set (unset ones continue)
     return doc
 
 
