@@ -16,13 +16,7 @@ from factories import NOW, SCRIPT_TITLE, WEEK, add
 from omvarld.config.load import load_focus_areas
 from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import OmvarldError
-from omvarld.digest.build import (
-    build_digest,
-    current_week,
-    extractive_summary,
-    parse_week,
-    split_sentences,
-)
+from omvarld.digest.build import build_digest, current_week, parse_week
 from omvarld.digest.positions import Positions
 from omvarld.digest.render import render_html, render_markdown
 from omvarld.digest.write import write_digest
@@ -195,40 +189,6 @@ def test_entry_carries_summary_and_evidence(store, areas):
         date(2026, 12, 1),
         "Regeringskansliet",
     )
-
-
-# -- summaries --------------------------------------------------------------------------------
-
-
-def test_summary_prefers_the_documents_own_summary():
-    assert extractive_summary("T", "Egen sammanfattning. Andra meningen. Tredje.", "Text.") == (
-        "Egen sammanfattning. Andra meningen."
-    )
-
-
-def test_summary_skips_headings_abbreviations_and_a_repeated_title():
-    text = (
-        "Ny lag om arbetsmarknad\n\nSammanfattning\nRegeringen föreslår bl.a. nya regler "
-        "enligt kap. 3 för A. Andersson. Lagen gäller 2027. Tredje meningen."
-    )
-    assert split_sentences(text)[0] == (
-        "Regeringen föreslår bl.a. nya regler enligt kap. 3 för A. Andersson."
-    )
-    assert extractive_summary("Ny lag om arbetsmarknad", "", text) == (
-        "Regeringen föreslår bl.a. nya regler enligt kap. 3 för A. Andersson. Lagen gäller 2027."
-    )
-
-
-def test_summary_skips_a_long_title_line_at_the_top_of_the_text():
-    title = "Regeringens proposition om nya regler för arbetsmarknadsinsatser för nyanlända"
-    text = f"{title}\nRegeringen föreslår nya regler. De gäller 2027. Tredje."
-    assert extractive_summary(title, "", text) == "Regeringen föreslår nya regler. De gäller 2027."
-
-
-def test_summary_is_capped():
-    summary = extractive_summary("T", "", "ord " * 300)
-    assert len(summary) <= 400
-    assert summary.endswith("…")
 
 
 # -- consultations ----------------------------------------------------------------------------
@@ -550,3 +510,126 @@ def test_the_positions_list_is_capped_and_says_so(store, areas):
     assert line in html and line in md
     section = html.split('id="positioner"')[1].split("<h2")[0]
     assert section.count("<li") == 3
+
+
+# -- corrections, deadlines, levels, counts ----------------------------------------------------
+
+
+def test_a_correction_shows_in_the_next_digest_and_survives_reclassification(store, areas):
+    from omvarld.core.model import Evidence, Label
+
+    doc_id = add(store, "a", labels={"miljo": 0.9, "transport": 0.2})
+    store.add_feedback(doc_id, "transport", "add", "Anna Analytiker", "")
+    store.add_feedback(doc_id, "miljo", "remove", "Anna Analytiker", "")
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+    assert titles(digest.areas["transport"]) == ["Dokument a"] and digest.areas["miljo"] == []
+    assert digest.areas["transport"][0].strength.startswith("lagt till av Anna Analytiker")
+    # Classified again (say, a new model): the analyst's word still holds.
+    row = store.document(doc_id)
+    store.save_labels(doc_id, row.content_hash, [
+        Label(area=a, score=s, threshold=0.5, evidence=Evidence(), model_version="v2")
+        for a, s in (("miljo", 0.95), ("transport", 0.1))], summary="Sparad sammanfattning.")
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+    assert titles(digest.areas["transport"]) == ["Dokument a"] and digest.areas["miljo"] == []
+    assert digest.areas["transport"][0].summary == "Sparad sammanfattning."
+
+
+def test_an_expired_consultation_is_marked_passed_ranked_down_and_not_to_act_on(store, areas):
+    add(store, "expired", labels={"utbildning": 0.99}, doc_type="consultation",
+        deadline=date(2026, 11, 20), title="Udkast til lovforslag sendt i høring")
+    add(store, "open", labels={"utbildning": 0.9}, doc_type="remiss", deadline=date(2026, 12, 4))
+    add(store, "news", labels={"utbildning": 0.95}, doc_type="news")
+
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+
+    entries = digest.areas["utbildning"]
+    # høring: 0.99 + consultation .4 + national .1 + novelty .1 − expired .4; the open
+    # remiss keeps its .4 and comes first.
+    assert titles(entries)[0] == "Dokument open"
+    passed = next(e for e in entries if e.deadline_passed)
+    assert passed.title == "Udkast til lovforslag sendt i høring" and passed.priority == 1.19
+    assert titles(digest.consultations) == ["Dokument open"]
+    md, html = render_markdown(digest, areas), render_html(digest, areas)
+    assert "sista svarsdag var 2026-11-20 (passerad)" in md
+    assert "**sista svarsdag 2026-11-20**" not in md
+    assert "<strong>sista svarsdag 2026-11-20</strong>" not in html
+    agera = html.split('id="agera"')[1].split('id="area-')[0]
+    assert "høring" not in agera
+
+
+def test_scores_read_as_levels_from_the_configuration(store, areas):
+    add(store, "strong", labels={"miljo": 0.95})
+    add(store, "clear", labels={"miljo": 0.75})
+    add(store, "possible", labels={"miljo": 0.55})
+    digest = build_digest(store, WEEK, areas=areas, now=NOW)
+    assert {e.title: e.strength for e in digest.areas["miljo"]} == {
+        "Dokument strong": "stark koppling", "Dokument clear": "tydlig koppling",
+        "Dokument possible": "möjlig koppling"}
+    md = render_markdown(digest, areas)
+    assert "(stark koppling)" in md and "(poäng" not in md
+    assert "stark koppling från 0,9, tydlig koppling från 0,7, annars möjlig koppling" in md
+
+
+def test_a_swedish_local_item_outranks_a_danish_national_one_that_names_no_local_place(
+        store, areas):
+    danish = add(store, "dk", labels={"arbetsmarknad": 0.99}, doc_type="proposition",
+                 title="Forslag til lov om en aktiv beskæftigelsesindsats",
+                 text="Lovforslaget har til formål at få flere i beskæftigelse. Mere tekst.")
+    oresund = add(store, "dk-oresund", labels={"arbetsmarknad": 0.9}, doc_type="proposition",
+                  title="Forslag om grænsependling over Øresund",
+                  text="Forslaget skal gøre det lettere at pendle. Mere tekst her.")
+    with store.session() as s:
+        from omvarld.store.tables import DocumentRow
+
+        for doc_id in (danish, oresund):
+            s.get(DocumentRow, doc_id).language = "da"
+    add(store, "skane", labels={"arbetsmarknad": 0.9}, doc_type="report",
+        title="Arbetslösheten i Skåne minskar", text="Arbetslösheten i Malmö sjönk i oktober. Mer.")
+
+    entries = build_digest(store, WEEK, areas=areas, now=NOW).areas["arbetsmarknad"]
+
+    # skåne: .9 + report .15 + national .1 + novelty .1 + local .15 = 1.4; the Danish bill
+    # 0.99 + .45 + novelty .1 − foreign .3 = 1.24; the Øresund bill names a local place.
+    assert titles(entries) == ["Forslag om grænsependling over Øresund",
+                               "Arbetslösheten i Skåne minskar",
+                               "Forslag til lov om en aktiv beskæftigelsesindsats"]
+    assert entries[1].why == ["nämner Skåne och Malmö"]
+    assert entries[0].why == ["nämner Øresund"]
+
+
+def test_counts_agree_header_trend_and_rest(store, areas):
+    first = add(store, "press", labels={"transport": 0.7}, doc_type="press_release")
+    second = add(store, "prop", labels={"transport": 0.8}, doc_type="proposition")
+    store.set_story([first, second], first)
+    for i in range(4):
+        add(store, f"doc{i}", labels={"transport": 0.9 - i / 100})
+    digest = build_digest(store, WEEK, areas=areas, per_area=2, now=NOW)
+
+    assert digest.area_documents["transport"] == 6 == digest.trends["transport"][-1]
+    assert digest.more["transport"] == 3 and len(digest.rest["transport"]) == 3
+    md, html = render_markdown(digest, areas), render_html(digest, areas)
+    assert "Förbättrad transportinfrastruktur 6" in md
+    assert "Förbättrad transportinfrastruktur</a>&nbsp;6" in html
+    section = md.split("## Förbättrad transportinfrastruktur")[1].split("\n## ")[0]
+    assert "… och 3 till:" in section
+    assert all(f"[{e.title}]" in section for e in digest.rest["transport"])
+
+
+def test_the_pdf_pages_are_white_without_the_mail_surround(store, areas, tmp_path):
+    import io
+
+    import pypdf
+    from weasyprint import HTML
+
+    from omvarld.digest.render import render_pdf
+
+    add(store, "a", labels={"miljo": 0.9})
+    html = render_html(build_digest(store, WEEK, areas=areas, now=NOW), areas)
+    surround = b"0.952941 0.956863 0.964706"  # the page's #f3f4f6, as WeasyPrint paints it
+
+    def painted(pdf: bytes) -> int:
+        pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
+        return sum(page.get_contents().get_data().count(surround) for page in pages)
+
+    assert painted(HTML(string=html).write_pdf()) > 0  # as a mail client shows the page
+    assert painted(render_pdf(html)) == 0

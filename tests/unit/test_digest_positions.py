@@ -123,7 +123,9 @@ def test_the_digest_flags_a_touching_document_with_its_position(tmp_path):
     assert "eget boende" in flagged.positions[0].terms
     entries = digest.areas["migration"]
     assert [e.title for e in entries] == ["Asylsökande och nyanlända", "Nya uppdrag för TLV"]
-    assert entries[0].priority == pytest.approx(0.9 + 0.15 + 0.1 + 0.1 + 0.1)
+    # score + report + national + novelty + position + local (the text names Malmö)
+    assert entries[0].priority == pytest.approx(0.9 + 0.15 + 0.1 + 0.1 + 0.1 + 0.15)
+    assert "rör 2 av Malmös positioner" in entries[0].why
     html, md = render_html(digest, areas), render_markdown(digest, areas)
     assert html.count("Rör Malmös position:") == 4  # in "Att agera på" and in the area
     assert "Malmö välkomnar att reglerna för eget boende (ebo)" in html

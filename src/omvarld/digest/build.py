@@ -30,6 +30,7 @@ from omvarld.core.areas import FocusAreas
 from omvarld.core.errors import OmvarldError
 from omvarld.core.model import Digest, DigestEntry
 from omvarld.digest.positions import Positions, load_positions
+from omvarld.nlp.text import cap_sentences, cap_words, is_metadata, split_sentences, summarize
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow, LabelRow
 
@@ -39,10 +40,10 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 CONSULTATION_WINDOW = timedelta(weeks=8)
-SUMMARY_MAX_CHARS = 400
 EVIDENCE_MAX_CHARS = 400
+STATEMENT_MAX_CHARS = 400
 MAX_TERMS = 6
-_SUMMARY_SCAN_CHARS = 6000
+LOCAL_CHARS = 2000  # of the text read for the local places a document names
 
 # Ranking tiers (lower first). Documents that change law or ask for an answer outrank
 # reports, which outrank news: a strategist has little time and must see the former.
@@ -117,20 +118,8 @@ def _week_bounds_utc(start: date, end: date) -> tuple[datetime, datetime]:
     return at_midnight(start), at_midnight(end + timedelta(days=1))
 
 
-# -- summaries ------------------------------------------------------------------------------
+# -- text ---------------------------------------------------------------------------------
 
-# Abbreviations after which a full stop does not end a sentence (sv, en, da), lower case,
-# without the final dot. Kept small: a rare miss only makes one summary a little long.
-# fmt: off
-_ABBREVIATIONS = frozenset({
-    "t.ex", "bl.a", "m.m", "m.fl", "dvs", "d.v.s", "s.k", "osv", "o.s.v", "jfr", "jf", "ca",
-    "resp", "fr.o.m", "t.o.m", "kap", "prop", "dir", "nr", "art", "etc", "e.g", "i.e", "mr",
-    "mrs", "ms", "dr", "no", "vol", "fig", "inkl", "exkl", "f.d", "f.eks", "mv", "m.v", "tel",
-    "ff", "pp", "vs", "prof", "jan", "feb", "aug", "sept", "okt", "nov", "dec",
-})
-# fmt: on
-_BOUNDARY = re.compile(r"""([.!?…]+["'”»)\]]*)\s+(?=["'“«(\[]?[A-ZÅÄÖÆØÜÉ0-9])""")
-_TERMINAL = re.compile(r"""[.!?…:;]["'”»)\]]*$""")
 _SPACES = re.compile(r"\s+")
 
 
@@ -138,80 +127,23 @@ def _one_line(value: str | None) -> str:
     return _SPACES.sub(" ", value or "").strip()
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text, robust to what scraped and PDF text looks like.
-
-    Headings (short lines without final punctuation) are dropped and hard-wrapped lines
-    are joined, so a summary starts with prose and not with "Sammanfattning"."""
-    paragraphs: list[str] = []
-    current: list[str] = []
-    for raw in (text or "").splitlines():
-        line = _one_line(raw)
-        is_heading = bool(line) and not _TERMINAL.search(line) and len(line.split()) <= 8
-        if not line or is_heading:
-            if current:
-                paragraphs.append(" ".join(current))
-                current = []
-            continue
-        current.append(line)
-    if current:
-        paragraphs.append(" ".join(current))
-    if not paragraphs and text.strip():
-        paragraphs = [_one_line(text)]
-
-    sentences: list[str] = []
-    for paragraph in paragraphs:
-        start = 0
-        for match in _BOUNDARY.finditer(paragraph):
-            candidate = paragraph[start : match.end(1)]
-            words = candidate.split()
-            last_word = words[-1].rstrip(".!?…\"'”»)]").lower() if words else ""
-            if match[1].startswith(".") and (
-                last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
-            ):
-                continue  # "t.ex. Malmö", "A. Andersson": not the end of a sentence
-            sentences.append(candidate.strip())
-            start = match.end()
-        tail = paragraph[start:].strip()
-        if tail:
-            sentences.append(tail)
-    return sentences
-
-
-def _cap(text: str, limit: int) -> str:
-    """Cut at a word boundary and say so with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:–-") + "…"
-
-
 def _normalise_for_compare(value: str) -> str:
     return re.sub(r"[\W_]+", " ", value).strip().lower()
 
 
-def extractive_summary(
-    title: str, summary: str, text: str, *, sentences: int = 2, limit: int = SUMMARY_MAX_CHARS
-) -> str:
-    """The first two sentences of the document's own summary, else of its text.
+def _summary(row: DocumentRow) -> str:
+    """The summary the classify stage stored with the labels; worked out the same way
+    for a document classified before summaries were stored."""
+    for label in row.labels:
+        stored = (label.evidence or {}).get("summary")
+        if isinstance(stored, str):
+            return stored
+    return summarize(row.title, row.summary or "", row.text or "")
 
-    Extractive, in the document's own language: a strategist can trust that every word
-    was written by the publisher. Text that merely repeats the title is skipped."""
-    source = summary if summary.strip() else text
-    title_key = _normalise_for_compare(title)
-    # Only the opening matters; a whole report's text need not be split.
-    lines = [
-        line
-        for line in source[:_SUMMARY_SCAN_CHARS].splitlines()
-        if _normalise_for_compare(line) != title_key
-    ]
-    found = split_sentences("\n".join(lines))
-    while found and _normalise_for_compare(found[0]) == title_key:
-        found.pop(0)
-    return _cap(" ".join(found[:sentences]), limit)
+
+def _statement(text: str) -> str:
+    """A position's statement in full, or cut at a sentence end."""
+    return cap_sentences(split_sentences(text) or [_one_line(text)], STATEMENT_MAX_CHARS)
 
 
 # -- building -------------------------------------------------------------------------------
@@ -229,12 +161,15 @@ class PositionFlag(BaseModel):
     sentence: str | None = None
     source: str | None = None
     kind: str = "malmo"
+    responsible: str | None = None
 
 
 class WeeklyEntry(DigestEntry):
     """A digest entry with what the weekly digest adds: every publisher of the story
     (near-duplicates collapsed into this entry), whether the story is new this week, the
-    positions it touches and the priority it was ranked by."""
+    positions it touches, the priority it was ranked by, the score in words
+    (`strength`), whether its deadline has passed, why it matters to Malmö (`why`: the
+    places it names, the positions it touches, its deadline) and who acts on it."""
 
     publishers: list[str] = Field(default_factory=list)
     story_size: int = 1
@@ -246,6 +181,11 @@ class WeeklyEntry(DigestEntry):
     constructed: bool = False
     identifier: str | None = None  # the designation ("SOU 2025:112")
     responsible: str | None = None  # the ministry or committee
+    strength: str = ""
+    corrected: str | None = None
+    deadline_passed: bool = False
+    why: list[str] = Field(default_factory=list)
+    who_acts: str | None = None  # the office that should act (digest.yaml, positions)
 
 
 class StakeholderCount(BaseModel):
@@ -302,6 +242,15 @@ class WeeklyDigest(Digest):
     # Empty for a complete digest; else one line saying what it lacks (`incomplete_line`).
     incomplete: str = ""
 
+    # Per area: the week's documents with the area (what the header and the trend
+    # count), and the entries beyond the ranked ones (at most `rest_listed`; `more`
+    # counts them all) so that "… och N till" lists them.
+    area_documents: dict[str, int] = Field(default_factory=dict)
+    rest: dict[str, list[WatchEntry]] = Field(default_factory=dict)
+    strength_legend: str = ""
+    rest_listed: int = 20
+
+
 
 def incomplete_line(classified: int, documents: int, sources: Sequence[str]) -> str:
     """ "Ofullständig: byggd av 41 av 86 dokument …" when the run that built the digest
@@ -315,6 +264,45 @@ def incomplete_line(classified: int, documents: int, sources: Sequence[str]) -> 
         line += (f"; {len(sources)} {'källa' if len(sources) == 1 else 'källor'} "
                  f"kunde inte läsas helt: {', '.join(sources)}")
     return line + "."
+
+
+class _Week:
+    """What ranking and entries need to know of the week being built: the digest's
+    configuration, the day it is built (for deadlines) and which local places a
+    document names (read once per document)."""
+
+    def __init__(self, config: DigestConfig, today: date) -> None:
+        self.config = config
+        self.today = today
+        terms = [t for t in config.ranking.local_terms if t.strip()]
+        self._local_re = (re.compile(r"(?<!\w)(" + "|".join(
+            re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")")
+            if terms else None)
+        self._local: dict[int, list[str]] = {}
+
+    def local_terms(self, row: DocumentRow) -> list[str]:
+        """The configured local places the title, summary or opening names, in order."""
+        if row.id not in self._local:
+            found: list[str] = []
+            if self._local_re is not None:
+                window = "\n".join((row.title, row.summary or "", (row.text or "")[:LOCAL_CHARS]))
+                spelled = {t.casefold(): t for t in self.config.ranking.local_terms}
+                for match in self._local_re.finditer(window):
+                    term = spelled.get(match[1].casefold(), match[1])
+                    if term not in found:
+                        found.append(term)
+            self._local[row.id] = found
+        return self._local[row.id]
+
+    def foreign(self, row: DocumentRow) -> bool:
+        """Another country's document (not EU) that names none of the local places."""
+        language = row.language or "und"
+        return (row.level != "eu" and language != "und"
+                and language not in self.config.ranking.home_languages
+                and not self.local_terms(row))
+
+    def passed(self, row: DocumentRow) -> bool:
+        return row.deadline is not None and row.deadline < self.today
 
 
 def _rank_key(row: DocumentRow, label: LabelRow, priority: float) -> tuple[Any, ...]:
@@ -341,19 +329,57 @@ def _terms(evidence: dict[str, Any] | None) -> list[str]:
     return terms[:MAX_TERMS]
 
 
+def _correction(evidence: dict[str, Any]) -> str | None:
+    """ "lagt till av Anna Analytiker 2026-12-04" for a label an analyst corrected."""
+    fix = evidence.get("correction")
+    if not isinstance(fix, dict):
+        return None
+    verb = "lagt till" if fix.get("action") == "add" else "tagit bort"
+    when = str(fix.get("at") or "")[:10]
+    return _one_line(f"{verb} av {fix.get('author') or 'en analytiker'} {when}")
+
+
+def _why(row: DocumentRow, positions: list[PositionFlag], week: _Week) -> list[str]:
+    """Why the entry matters to Malmö, in a few words each: the places it names, the
+    positions it touches, its deadline."""
+    out = []
+    places = week.local_terms(row)
+    if places:
+        out.append("nämner " + _and_sv(places[:3]))
+    if positions:
+        out.append("rör Malmös position" if len(positions) == 1
+                   else f"rör {len(positions)} av Malmös positioner")
+    if row.deadline is not None:
+        out.append(f"svarstiden gick ut {row.deadline.isoformat()}" if week.passed(row)
+                   else f"svar senast {row.deadline.isoformat()}")
+    return out
+
+
+def _and_sv(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
+
+
 def _entry(
     row: DocumentRow,
     label: LabelRow | None,
     *,
+    week: _Week,
     story: _Story | None = None,
     positions: list[PositionFlag] | None = None,
     priority: float = 0.0,
     area_ids: Iterable[str] = (),
 ) -> WeeklyEntry:
     evidence = (label.evidence if label is not None else None) or {}
+    positions = positions or []
+    corrected = _correction(evidence)
+    score = round(float(label.score), 4) if label is not None else 0.0
+    responsible = next((p.responsible for p in positions if p.responsible), None)
+    if responsible is None and label is not None:
+        responsible = week.config.responsible.get(label.area)
     sentence = _one_line(evidence.get("sentence"))
-    if _normalise_for_compare(sentence) == _normalise_for_compare(row.title):
-        sentence = ""  # the title again says nothing new
+    if (_normalise_for_compare(sentence) == _normalise_for_compare(row.title)
+            or is_metadata(sentence)):
+        sentence = ""  # the title again, or "Topics: …", says nothing of the content
     publisher = _one_line(row.publisher)
     publishers = [publisher]
     if story is not None:
@@ -368,20 +394,41 @@ def _entry(
         doc_type=row.doc_type,
         published=row.published,
         language=row.language,
-        summary=extractive_summary(row.title, row.summary or "", row.text or ""),
-        score=round(float(label.score), 4) if label is not None else 0.0,
+        summary=_summary(row),
+        score=score,
         terms=_terms(evidence),
-        sentence=_cap(sentence, EVIDENCE_MAX_CHARS) if sentence else None,
+        sentence=cap_words(sentence, EVIDENCE_MAX_CHARS) if sentence else None,
         deadline=row.deadline,
         publishers=[p for p in publishers if p],
         story_size=story.size if story is not None else 1,
         novel=story.novel if story is not None else True,
-        positions=positions or [],
+        positions=positions,
         priority=round(priority, 4),
         areas=sorted({lab.area for lab in row.labels if lab.accepted and lab.area in wanted}),
         identifier=row.identifier,
         responsible=row.responsible,
+        strength=(f"{corrected}" if corrected else
+                  week.config.score_level(score) if label is not None else ""),
+        corrected=corrected,
+        deadline_passed=week.passed(row),
+        why=_why(row, positions, week),
+        who_acts=responsible,
     )
+
+
+def _strength_legend(config: DigestConfig) -> str:
+    """ "Styrkan … : stark koppling från 0,9, …" from digest.yaml's levels."""
+    parts = [f"{level.text} från {level.min:g}".replace(".", ",")
+             for level in config.score_levels if level.min > 0]
+    lowest = config.score_levels[-1].text
+    return ("Styrkan är klassificerarens sannolikhet att dokumentet hör till området: "
+            + ", ".join(parts) + (f", annars {lowest}." if parts else f" {lowest}."))
+
+
+def _compact(row: DocumentRow) -> WatchEntry:
+    return WatchEntry(document_id=row.id, title=_one_line(row.title), url=row.url,
+                      publisher=_one_line(row.publisher), level=row.level,
+                      doc_type=row.doc_type, published=row.published, deadline=row.deadline)
 
 
 def _best_label(row: DocumentRow, area_ids: Iterable[str]) -> LabelRow | None:
@@ -447,9 +494,10 @@ def _position_flags(
         for match in found:
             position = positions.get(match.position_id)
             flags.append(PositionFlag(
-                id=position.id, area=position.area, statement=position.short,
+                id=position.id, area=position.area, statement=_statement(position.statement),
+                responsible=position.responsible,
                 terms=list(match.terms)[:MAX_TERMS],
-                sentence=_cap(match.sentence, EVIDENCE_MAX_CHARS) if match.sentence else None,
+                sentence=cap_words(match.sentence, EVIDENCE_MAX_CHARS) if match.sentence else None,
                 source=position.source, kind=position.kind,
             ))
         if flags:
@@ -477,13 +525,18 @@ def _position_matcher(positions: Positions) -> Any:
 
 
 def _priority(row: DocumentRow, label: LabelRow | None, novel: bool, touches: bool,
-              ranking: Ranking) -> float:
+              week: _Week) -> float:
+    ranking: Ranking = week.config.ranking
+    foreign = week.foreign(row)
     return (
         (float(label.score) if label is not None else 0.0)
         + ranking.doc_type.get(row.doc_type, 0.0)
-        + ranking.level.get(row.level, 0.0)
+        + (0.0 if foreign else ranking.level.get(row.level, 0.0))
         + (ranking.novelty if novel else 0.0)
         + (ranking.position if touches else 0.0)
+        + (ranking.local if week.local_terms(row) else 0.0)
+        - (ranking.foreign if foreign else 0.0)
+        - (ranking.expired if week.passed(row) else 0.0)
     )
 
 
@@ -591,8 +644,15 @@ def build_digest(
     flags = _position_flags({r.id: r for r in [*rows, *open_rows]}.values(), positions,
                             areas.ids)
 
+    week = _Week(config, today)
+
+    def to_act_on(row: DocumentRow) -> bool:
+        return row.id in flags and not week.passed(row)
+
     by_area: dict[str, list[WeeklyEntry]] = {}
     more: dict[str, int] = {}
+    area_documents: dict[str, int] = {}
+    rest: dict[str, list[WatchEntry]] = {}
     best: dict[int, tuple[float, WeeklyEntry]] = {}
     for area_id in areas.ids:
         candidates = []
@@ -601,7 +661,7 @@ def build_digest(
                 if label.area == area_id and label.accepted:
                     story = stories.get(row.id)
                     priority = _priority(row, label, story.novel if story else True,
-                                         row.id in flags, config.ranking)
+                                         row.id in flags, week)
                     candidates.append((_rank_key(row, label, priority), row, label, priority))
         candidates.sort(key=lambda item: item[0])
         collapsed, keys = [], set()
@@ -611,31 +671,36 @@ def build_digest(
                 keys.add(key)
                 collapsed.append(item)
         entries = [
-            _entry(row, label, story=stories.get(row.id), positions=flags.get(row.id),
+            _entry(row, label, week=week, story=stories.get(row.id), positions=flags.get(row.id),
                    priority=priority, area_ids=areas.ids)
             for _, row, label, priority in collapsed[:per_area]
         ]
         by_area[area_id] = entries
         more[area_id] = max(0, len(collapsed) - per_area)
+        area_documents[area_id] = len(candidates)
+        rest[area_id] = [_compact(row) for _, row, _, _ in
+                         collapsed[per_area : per_area + config.rest_listed]]
         for (_, row, _label, priority), entry in zip(collapsed, entries, strict=False):
             key = _story_key(row)
-            if row.id in flags and (key not in best or priority > best[key][0]):
+            if to_act_on(row) and (key not in best or priority > best[key][0]):
                 best[key] = (priority, entry)
-    # Documents beyond the shown entries may touch a position too: flag them all.
-    touching_rows = [r for r in rows if r.id in flags and _story_key(r) not in best]
+    # Documents beyond the shown entries may touch a position too: flag them all. What is
+    # past its deadline is no longer to act on and stays in its area only.
+    touching_rows = [r for r in rows if to_act_on(r) and _story_key(r) not in best]
     for row in touching_rows:
         label = _best_label(row, areas.ids)  # None: touches a position, in no area
         story = stories.get(row.id)
-        priority = _priority(row, label, story.novel if story else True, True, config.ranking)
+        priority = _priority(row, label, story.novel if story else True, True, week)
         key = _story_key(row)
         if key not in best or priority > best[key][0]:
-            best[key] = (priority, _entry(row, label, story=story, positions=flags[row.id],
-                                          priority=priority, area_ids=areas.ids))
+            best[key] = (priority, _entry(row, label, week=week, story=story,
+                                          positions=flags[row.id], priority=priority,
+                                          area_ids=areas.ids))
     touching = [entry for _, entry in sorted(best.values(), key=lambda pe: (-pe[0],
                                                                             pe[1].document_id))]
 
     consultations = [
-        _entry(row, _best_label(row, areas.ids), positions=flags.get(row.id),
+        _entry(row, _best_label(row, areas.ids), week=week, positions=flags.get(row.id),
                area_ids=areas.ids)
         for row in open_rows
     ]
@@ -670,6 +735,10 @@ def build_digest(
         incomplete=incomplete_line(
             sum(r.classified_hash == r.content_hash for r in rows), len(rows),
             incomplete_sources),
+        area_documents=area_documents,
+        rest=rest,
+        strength_legend=_strength_legend(config),
+        rest_listed=config.rest_listed,
     )
     log.info(
         "digest %s: %d documents, %d entries, %d open consultations, %d touching positions",

@@ -53,6 +53,7 @@ class Position(Strict):
     source_note: str = ""
     quote: str | None = None
     kind: Literal["malmo", "politician", "regional_body", "third_party"] = "malmo"
+    responsible: str | None = None  # the förvaltning that acts on it, when known
 
     @field_validator("terms")
     @classmethod

@@ -86,11 +86,19 @@ _METHOD_SV = (
     "(utom äldre dokument som en första insamling hittar) klassificerades automatiskt mot "
     "Malmö stads fokusområden. Under varje område står dokumenten rangordnade efter "
     "klassificerarens poäng, dokumenttyp (propositioner, lagförslag och utredningar före "
-    "nyheter), nivå, om frågan är ny och om den rör Malmös positioner; samma nyhet från flera "
-    "källor visas en gång med alla källor. ”Varför” visar de termer ur områdets ordlista och "
-    "den mening i dokumentet som gav klassningen; sammanfattningen är dokumentets egna första "
-    "meningar, på dokumentets språk. Remisserna är dokument med sista svarsdag inom {weeks} "
-    "veckor. Malmös positioner kommer ur positions.yaml (”Det här vill Malmö”)."
+    "nyheter), nivå, om frågan är ny, om den rör Malmös positioner och om den nämner Malmö, "
+    "Skåne eller Öresund; ett annat lands nationella dokument som inte gör det rankas lägre, "
+    "liksom en remiss vars svarstid har gått ut. Samma nyhet från flera källor visas en gång "
+    "med alla källor. ”Varför” visar de termer ur områdets ordlista och den mening i "
+    "dokumentet som gav klassningen; sammanfattningen är dokumentets egna första hela "
+    "meningar, på dokumentets språk (rader med metadata som diarienummer och ämnesord hoppas "
+    "över). Remisserna är dokument med sista svarsdag inom {weeks} veckor. Malmös positioner "
+    "kommer ur positions.yaml (”Det här vill Malmö”)."
+)
+_COUNTS_METHOD_SV = (
+    " Siffrorna: ”nya dokument” är alla dokument som hittades första gången denna vecka; "
+    "siffran per område räknar dem som hör till området (samma siffra som i trenden); "
+    "under området står de högst rankade nyheterna och resten under ”… och N till”."
 )
 
 _WATCHES_METHOD_SV = (
@@ -161,6 +169,7 @@ def _context(
         entries = digest.areas.get(area.id, [])
         extra = digest.more.get(area.id, 0)
         counts = weekly.trends.get(area.id, []) if weekly else []
+        rest = list(weekly.rest.get(area.id, [])) if weekly else []
         section = {
             "id": area.id,
             "name": area.name("sv"),
@@ -168,6 +177,11 @@ def _context(
             "more": extra,
             "more_url": more_url.format(area=area.id, week=digest.week) if more_url else None,
             "total": len(entries) + extra,
+            # The week's documents in the area: what the trend counts this week too.
+            "documents": (weekly.area_documents.get(area.id, len(entries) + extra)
+                          if weekly else len(entries) + extra),
+            "rest": rest,
+            "unlisted": max(0, extra - len(rest)),
         }
         sections.append(section)
         if counts:
@@ -201,9 +215,12 @@ def _context(
     listed = weekly.positions_listed if weekly else 8
     touching_line = (
         f"{len(touching)} dokument rör Malmös uttalade positioner"
-        + (f"; de {listed} viktigaste här, alla markerade under sina områden."
-           if len(touching) > listed else ".")
+        + (f"; de {listed} viktigaste här, övriga under listan och markerade under sina "
+           "områden." if len(touching) > listed else ".")
     )
+    rest_listed = weekly.rest_listed if weekly else 20
+    touching_rest = touching[listed : listed + rest_listed]
+    touching_unlisted = max(0, len(touching) - listed - rest_listed)
     touching = touching[:listed]
     watches = list(weekly.watches) if weekly else []
     shown = ([e for s in sections for e in s["entries"]] + list(digest.consultations)
@@ -219,7 +236,10 @@ def _context(
         "consultations": consultations,
         "consultations_line": consultations_line,
         "touching": touching,
+        "touching_rest": touching_rest,
+        "touching_unlisted": touching_unlisted,
         "touching_line": touching_line,
+        "today": today,
         "watches": watches,
         "watch_only": watch_only,
         "stakeholders": weekly.stakeholders if weekly else [],
@@ -228,7 +248,9 @@ def _context(
         "window_weeks": weeks,
         "ics_href": ics_href,
         "ics_attached": ics_attached,
-        "method": _METHOD_SV.format(weeks=weeks) + (_WATCHES_METHOD_SV if watches else ""),
+        "method": (_METHOD_SV.format(weeks=weeks)
+                   + (f" {weekly.strength_legend}" if weekly and weekly.strength_legend else "")
+                   + _COUNTS_METHOD_SV + (_WATCHES_METHOD_SV if watches else "")),
         "publishers": sorted(
             {p for e in shown for p in (getattr(e, "publishers", None) or [e.publisher]) if p}
         ),
@@ -283,13 +305,26 @@ def trend_images(digest: WeeklyDigest) -> dict[str, bytes]:
     return {area: trend_png(counts, digest.trend_weeks) for area, counts in digest.trends.items()}
 
 
+# On paper the page is the white sheet: the grey surround the e-mail shows around its
+# 720-pixel column would fill the rest of the last page. The titles listed under "… och N
+# till" stay in the page and the e-mail (a PDF of them is pages of links; and it would
+# cost the PDF a third more time): the PDF says where they are.
+_PRINT_CSS = """
+@page { size: A4; margin: 16mm 14mm; }
+body { background: #ffffff !important; }
+body > div { max-width: none !important; margin: 0 !important; padding: 0 !important; }
+.omv-rest { display: none !important; }
+.omv-print-only { display: block !important; }
+"""
+
+
 def render_pdf(html: str) -> bytes:
     """The standalone page as PDF (WeasyPrint: no browser needed; images are data URIs)."""
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=html).write_pdf()
+    return HTML(string=html).write_pdf(stylesheets=[CSS(string=_PRINT_CSS)])
 
 
 # -- writing --------------------------------------------------------------------------------

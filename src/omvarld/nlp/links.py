@@ -77,9 +77,16 @@ class StorySettings:
       different documents (dev en/da against dev and regeringen sv) with cosine >= 0.84:
       cosine up to 0.888, anchor overlap at most 0.38.
 
+    * across languages, one topic, two countries — Arbetsförmedlingen's October figures
+      and the Danish employment minister's comment on the Danish ones (recorded week
+      2026-W49): cosine 0.87, anchors shared only "2026", "2" and "8" (from "2,8 procent"
+      and "8,2 procent"). Years and single digits are shared by any two texts of one
+      month: they no longer count, and at least one shared anchor must be a name.
+
     Hence: in one language cosine >= 0.95 and Jaccard >= 0.5, or cosine >= 0.975 (above
     every different pair seen) and Jaccard >= 0.25; across languages cosine >= 0.86 and
-    at least 3 shared anchors covering half of the smaller set. A specific designation
+    at least 3 shared specific anchors (no years, no single digits), one of them a name,
+    covering half of the smaller set. A specific designation
     both cite stands in for the word overlap. Over the pairs above this links 85/85
     re-published, 85/85 edited, 79/85 cut copies and 6/6 translations, and merges 1 of
     the 33,113 pairs of different documents: a national strategy (Skr. 2024/25:121) and
@@ -95,6 +102,7 @@ class StorySettings:
     cross_language_cosine: float = 0.86
     anchor_overlap: float = 0.5
     shared_anchors: int = 3
+    shared_names: int = 1
     lexical_chars: int = 500
     anchor_chars: int = 1500
 
@@ -157,6 +165,19 @@ def anchors(row: Readable, chars: int, config_dir: Path | None = None) -> set[st
     return numbers(window) | names(window) | {f"@{m.name}" for m in named}
 
 
+_YEAR = re.compile(r"^(19|20)\d\d$")
+
+
+def generic_anchor(anchor: str) -> bool:
+    """A number any two texts of one month share: a year ("2026") or a single digit
+    (what is left of "2,8 procent" or "8.2%" once digit runs are split)."""
+    return anchor.isdigit() and (len(anchor) == 1 or bool(_YEAR.match(anchor)))
+
+
+def specific_anchors(found: set[str]) -> set[str]:
+    return {a for a in found if not generic_anchor(a)}
+
+
 def jaccard(a: set, b: set) -> float:
     if not a or not b:
         return 0.0
@@ -187,6 +208,7 @@ class PairEvidence:
     shared_anchors: int
     anchor_overlap: float
     shared_keys: frozenset[str]
+    shared_names: int = 0
 
 
 def pair_evidence(a: Readable, b: Readable, cosine: float, keys_a: set[str],
@@ -194,18 +216,20 @@ def pair_evidence(a: Readable, b: Readable, cosine: float, keys_a: set[str],
                   config_dir: Path | None = None) -> PairEvidence:
     same_language = (a.language or "und") == (b.language or "und")
     jac = 0.0
-    shared = 0
+    shared = named = 0
     anchor_share = 0.0
     if same_language:
         jac = jaccard(shingles(opening(a, settings.lexical_chars)),
                       shingles(opening(b, settings.lexical_chars)))
     else:
-        found_a = anchors(a, settings.anchor_chars, config_dir)
-        found_b = anchors(b, settings.anchor_chars, config_dir)
-        shared, anchor_share = len(found_a & found_b), overlap(found_a, found_b)
+        found_a = specific_anchors(anchors(a, settings.anchor_chars, config_dir))
+        found_b = specific_anchors(anchors(b, settings.anchor_chars, config_dir))
+        common = found_a & found_b
+        shared, anchor_share = len(common), overlap(found_a, found_b)
+        named = sum(1 for anchor in common if not anchor.isdigit())
     return PairEvidence(
         cosine=cosine, same_language=same_language, shingle_jaccard=jac,
-        shared_anchors=shared, anchor_overlap=anchor_share,
+        shared_anchors=shared, anchor_overlap=anchor_share, shared_names=named,
         shared_keys=frozenset(specific_keys(keys_a) & specific_keys(keys_b)),
     )
 
@@ -219,7 +243,8 @@ def is_same_story(evidence: PairEvidence, settings: StorySettings = DEFAULT_SETT
             and (e.shingle_jaccard >= s.shingle_jaccard or bool(e.shared_keys))
         )
     return e.cosine >= s.cross_language_cosine and (
-        (e.shared_anchors >= s.shared_anchors and e.anchor_overlap >= s.anchor_overlap)
+        (e.shared_anchors >= s.shared_anchors and e.anchor_overlap >= s.anchor_overlap
+         and e.shared_names >= s.shared_names)
         or bool(e.shared_keys)
     )
 

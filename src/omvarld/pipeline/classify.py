@@ -23,6 +23,7 @@ from omvarld.core.failpoints import failpoint
 from omvarld.nlp.classifier import ClassifierConfig, ClassifierInput, FocusAreaClassifier
 from omvarld.nlp.encoder import load_encoder
 from omvarld.nlp.head import LearnedHead, load_default_head
+from omvarld.nlp.text import summarize
 from omvarld.pipeline.stories import annotations_of, link_stories
 from omvarld.store import Store
 from omvarld.store.tables import DocumentRow
@@ -111,8 +112,9 @@ def classify_rows(store: Store, classifier: FocusAreaClassifier,
             log.exception("could not annotate document %s (%s): left pending", row.id, row.url)
             outcome.failed.append(row.id)
             continue
+        summary = summarize(row.title, row.summary or "", row.text or "")
         if store.save_classification(row.id, row.content_hash, result.labels, stakeholders,
-                                     references):
+                                     references, summary=summary):
             outcome.classified.append(row.id)
             outcome.labelled += bool(result.accepted)
         failpoint("classify.saved")

@@ -505,7 +505,11 @@ def _order(index: _Index, positions: np.ndarray, scores: np.ndarray,
     """Indices into `positions`: best first (relevance; ties newest first), or newest
     first (date, and whenever there is nothing to rank by); ties by id, newest first."""
     dates, ids = index.date[positions], index.ids[positions]
-    if query.sort == "date" or query.mode == "browse":
+    if query.mode == "browse":  # the start page: what is still open before what has passed
+        deadlines = index.deadline[positions]
+        passed = (deadlines >= 0) & (deadlines < date.today().toordinal())
+        return np.lexsort((-ids, -dates, passed))
+    if query.sort == "date":
         return np.lexsort((-ids, -dates))
     return np.lexsort((-ids, -dates, -scores))
 

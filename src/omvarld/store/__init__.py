@@ -247,12 +247,15 @@ class Store:
                 select(DocumentRow).where(DocumentRow.id.in_(list(ids))).order_by(DocumentRow.id)
             ))
 
-    def save_labels(self, doc_id: int, content_hash: str, labels: list[Label]) -> None:
-        """Replace a document's labels with a new set, in one transaction."""
+    def save_labels(self, doc_id: int, content_hash: str, labels: list[Label],
+                    summary: str | None = None) -> None:
+        """Replace a document's labels with a new set, in one transaction. `summary` (the
+        digest's summary, worked out with the labels) is kept in each label's evidence;
+        an analyst's correction of an area still holds over the new labels."""
         with self.session() as s:
             row = self._to_classify(s, doc_id, content_hash)
             if row is not None:
-                _replace_labels(s, row, content_hash, labels)
+                _replace_labels(s, row, content_hash, labels, summary)
 
     def save_classification(
         self,
@@ -261,6 +264,7 @@ class Store:
         labels: list[Label],
         stakeholders: Iterable[tuple[str, str, int]],
         references: Iterable[tuple[str, str, bool]],
+        summary: str | None = None,
     ) -> bool:
         """A document's labels, stakeholders and references in one transaction: a run
         killed at any point leaves the document either done or pending, never labelled
@@ -271,7 +275,7 @@ class Store:
             row = self._to_classify(s, doc_id, content_hash)
             if row is None:
                 return False
-            _replace_labels(s, row, content_hash, labels)
+            _replace_labels(s, row, content_hash, labels, summary)
             _replace_annotations(s, doc_id, stakeholders, references)
             return True
 
@@ -425,14 +429,36 @@ class Store:
 
     def add_feedback(self, doc_id: int, area: str, action: str, author: str,
                      comment: str = "") -> None:
-        """Record an analyst's correction: `action` "add" or "remove" an area."""
+        """Record an analyst's correction: `action` "add" or "remove" an area. It takes
+        effect at once — the document's label for the area is accepted or not, as the
+        analyst said, with who and when in its evidence — and holds when the document is
+        classified again; `corrected_documents` still hands it to the next training."""
         if action not in ("add", "remove"):
             raise ValueError("action must be 'add' or 'remove'")
+        now = utcnow()
         with self.session() as s:
-            if s.get(DocumentRow, doc_id) is None:
+            doc = s.get(DocumentRow, doc_id, with_for_update=True)
+            if doc is None:
                 raise KeyError(doc_id)
             s.add(FeedbackRow(document_id=doc_id, area=area, action=action, comment=comment,
-                              author=author, created=utcnow()))
+                              author=author, created=now))
+            s.flush()
+            # The correction holds at once: the labels are written again (new rows, so
+            # every cache keyed on the newest label id sees the change) with it applied.
+            old = list(doc.labels)
+            copies = [LabelRow(document_id=doc_id, area=lb.area, score=lb.score,
+                               threshold=lb.threshold, accepted=lb.accepted,
+                               evidence=dict(lb.evidence or {}), model_version=lb.model_version,
+                               created=lb.created) for lb in old]
+            newest = s.scalar(select(func.max(LabelRow.id))) or 0
+            for lb in old:
+                s.delete(lb)
+            s.flush()
+            fixed = _corrected(copies, _latest_corrections(s, doc_id), now)
+            if self.is_sqlite:  # SQLite would reuse the ids just freed; PostgreSQL never does
+                for offset, lb in enumerate(fixed, start=1):
+                    lb.id = newest + offset
+            s.add_all(fixed)
 
     def corrected_documents(self, areas: Sequence[str]) -> list:
         """Documents an analyst corrected, with their labels as corrected (the accepted
@@ -722,17 +748,23 @@ def _without_nul(columns: dict) -> dict:
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in columns.items()}
 
 
-def _replace_labels(s: Session, row: DocumentRow, content_hash: str,
-                    labels: list[Label]) -> None:
+def _replace_labels(s: Session, row: DocumentRow, content_hash: str, labels: list[Label],
+                    summary: str | None = None) -> None:
+    """The document's labels replaced (the summary kept in each label's evidence), an
+    analyst's latest correction of an area holding over the classifier's label."""
     now = utcnow()
     s.query(LabelRow).filter(LabelRow.document_id == row.id).delete()
-    for label in labels:
-        s.add(LabelRow(
+    extra = {"summary": summary} if summary is not None else {}
+    fresh = [
+        LabelRow(
             document_id=row.id, area=label.area, score=label.score,
             threshold=label.threshold, accepted=label.accepted,
-            evidence=label.evidence.model_dump(), model_version=label.model_version,
-            created=now,
-        ))
+            evidence={**label.evidence.model_dump(), **extra},
+            model_version=label.model_version, created=now,
+        )
+        for label in labels
+    ]
+    s.add_all(_corrected(fresh, _latest_corrections(s, row.id), now))
     row.classified_hash = content_hash
 
 
@@ -768,3 +800,29 @@ def _report(row: CrawlRunRow) -> CrawlReport:
         status=row.status, new=row.new, updated=row.updated, unchanged=row.unchanged,
         failed=row.failed, errors=list(row.errors or []),
     )
+
+
+def _latest_corrections(session: Session, doc_id: int) -> dict[str, FeedbackRow]:
+    """Each area's latest correction of a document: the one that holds."""
+    rows = session.execute(select(FeedbackRow).where(FeedbackRow.document_id == doc_id)
+                           .order_by(FeedbackRow.id)).scalars()
+    return {row.area: row for row in rows}
+
+
+def _corrected(labels: list[LabelRow], fixes: dict[str, FeedbackRow],
+               now: datetime) -> list[LabelRow]:
+    """`labels` with the analysts' corrections applied (an added area with no label gets
+    one at score 0, accepted): what a reader sees is the analyst's word."""
+    by_area = {lb.area: lb for lb in labels}
+    for area, fix in fixes.items():
+        label = by_area.get(area)
+        if label is None:
+            label = LabelRow(area=area, score=0.0, threshold=1.0, evidence={},
+                             model_version="correction", created=now,
+                             document_id=labels[0].document_id if labels else fix.document_id)
+            labels.append(label)
+            by_area[area] = label
+        label.accepted = fix.action == "add"
+        label.evidence = {**(label.evidence or {}), "correction": {
+            "action": fix.action, "author": fix.author, "at": fix.created.isoformat()}}
+    return labels

@@ -202,7 +202,8 @@ def api_similar(request: Request, doc_id: DocId,
 def api_correct(request: Request, doc_id: DocId, body: CorrectionIn,
                 who: Annotated[Principal, Depends(principal)]) -> CorrectionOut:
     """Record an analyst's correction: add or remove a focus area, with a comment. The
-    author is the authenticated user, else `author`. `omvarld train` learns from these."""
+    author is the authenticated user, else `author`. It takes effect at once (the
+    document's labels, search and the next digest show it) and feeds the next training."""
     ctx = context(request)
     if not post_allowed(request):
         raise HTTPException(403, "posted from another site: send a matching Origin, the "

@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,11 +151,26 @@ def _templates() -> Jinja2Templates:
         LANGUAGE_NAMES=LANGUAGE_NAMES_SV, version=__version__,
     )
     env.filters["sv_date"] = _sv_date
+    env.filters["strength"] = _strength
+    # A deadline before today: shown as passed, never as one to act on.
+    env.tests["passed"] = lambda d: isinstance(d, date) and d < date.today()
     env.tests["web_url"] = lambda u: isinstance(u, str) and u.startswith(("https://", "http://"))
     env.filters["score"] = lambda v: "–" if v is None else f"{float(v):.2f}"
     env.filters["percent"] = lambda v: f"{round(float(v) * 100)}"
     env.filters["thousands"] = lambda n: f"{int(n):,}".replace(",", "\u00a0")
     return templates
+
+
+@lru_cache(maxsize=1)
+def _digest_config():
+    from omvarld.config.digest import load_digest_config
+
+    return load_digest_config()
+
+
+def _strength(score: float | None) -> str:
+    """A label's score in the digest's words (digest.yaml: score_levels)."""
+    return "" if score is None else _digest_config().score_level(float(score))
 
 
 def _sv_date(value: date | datetime | None, with_time: bool = False) -> str:

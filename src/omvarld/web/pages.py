@@ -256,8 +256,19 @@ def digest_archive(request: Request) -> Response:
     ctx = context(request)
     rows = queries.digests(ctx.store)
     return ctx.templates.TemplateResponse(request, "digests.html", {
-        "digests": [(row, {k: Path(p).is_file() for k, p in (row.paths or {}).items()})
-                    for row in rows]})
+        "digests": [(row, {k: Path(p).is_file() for k, p in (row.paths or {}).items()},
+                     _documents_in_week(row)) for row in rows]})
+
+
+def _documents_in_week(row) -> int | None:
+    """The week's new documents as its digest counted them (from the archived JSON)."""
+    import json
+
+    path = Path((row.paths or {}).get("json", ""))
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["documents_in_week"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @router.get("/digests/{week}.{ext}")
