@@ -341,16 +341,14 @@ def test_two_countries_unemployment_figures_are_not_one_story(store, nano_encode
     and the Danish employment minister's comment on Denmark's, both crawled from their
     fixtures. Close vectors (one topic) and three shared numbers — the year and the digits
     of "8,2" and "2,8 procent" — but no name and no specific number in common."""
-    from factories import TODAY, run_offline
+    from factories import TODAY, run_offline, source_spider
     from omvarld.crawl.replay import ReplayServer
-    from omvarld.crawl.sources.agencies import ArbetsformedlingenSpider
-    from omvarld.crawl.sources.dk_ministries import BeskaeftigelsesministerietSpider
 
     server = ReplayServer(FIXTURES)
     found = {}
-    for name, cls in (("dk_bm", BeskaeftigelsesministerietSpider),
-                      ("arbetsformedlingen", ArbetsformedlingenSpider)):
-        for doc in run_offline(cls(base_url=f"http://127.0.0.1:9/{name}", today=TODAY), server):
+    for name in ("dk_bm", "arbetsformedlingen"):
+        spider = source_spider(name)(base_url=f"http://127.0.0.1:9/{name}", today=TODAY)
+        for doc in run_offline(spider, server):
             found[doc.url.split("?")[0].rsplit("/", 1)[-1]] = doc
     danish = found["beskaeftigelsesministerens-kommentar-til-ledighedstallet-for-oktober-2026"]
     swedish = found["2026-11-17-arbetslosheten-minskar-langsamt"]
