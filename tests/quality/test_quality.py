@@ -19,6 +19,7 @@ from omvarld.nlp.training import (
     DEFAULT_VECTORS,
     DEFAULT_WEAK,
     cross_validate,
+    label_quality,
     load_corpus,
     train,
 )
@@ -35,7 +36,8 @@ def cv_results(focus_areas, classifier_config, nano_encoder):
                               cache=VectorFile(DEFAULT_VECTORS))
     dev = read_labelled(DEV, focus_areas.ids)
     weak = read_labelled(DEFAULT_WEAK[0], focus_areas.ids)
-    return cross_validate(clf, dev, weak, folds=5)
+    return cross_validate(clf, dev, weak, folds=5,
+                          weak_quality=[label_quality(DEFAULT_WEAK[0])] * len(weak))
 
 
 def test_learned_head_passes_the_gate(cv_results):
