@@ -339,9 +339,9 @@ def evaluate_cmd(
         DEFAULT_CHECK,
         DEFAULT_VECTORS,
         DEFAULT_WEAK,
-        EARLIER,
         Corpus,
         cross_validate,
+        earlier_name,
         held_out_check,
         label_quality,
         text_sha256,
@@ -400,7 +400,7 @@ def evaluate_cmd(
         f"{file.name}: {len(docs)} documents, {cv}-fold cross-validation"
         + ("" if no_weak else f", + {len(weak_docs)} weak for training"), results))
     new = "learned head (careful + weak)" if weak_docs else "learned head (careful only)"
-    for line in _watched(results, [new, EARLIER]):
+    for line in _watched(results, [new, earlier_name(bool(weak_docs))]):
         console.print(line)
     console.print(_evaluation_table(f"{new}, per area (out-of-fold)", results[new]))
     console.print(_confusions(results[new]))
@@ -408,10 +408,9 @@ def evaluate_cmd(
         console.print(_methods_table(
             f"second check: {check_file.name}, {second.documents} documents never trained "
             "on, against their weak labels", second.results, second.ceiling))
-        for line in _watched(second.results, ["learned head (careful + weak)", EARLIER]):
+        for line in _watched(second.results, [new, earlier_name(bool(weak_docs))]):
             console.print(line)
-        console.print(_evaluation_table("learned head (careful + weak), per area, second check",
-                                        second.results["learned head (careful + weak)"]))
+        console.print(_evaluation_table(f"{new}, per area, second check", second.results[new]))
 
 
 @app.command()

@@ -207,6 +207,10 @@ def _embedding_lr(Xtr: np.ndarray, Y: np.ndarray, w: np.ndarray, Xte: np.ndarray
 EARLIER = "earlier head (format 1, careful + weak)"
 
 
+def earlier_name(weak: bool) -> str:
+    return EARLIER if weak else EARLIER.replace("careful + weak", "careful only")
+
+
 def _fit_variant(X: np.ndarray, Y: np.ndarray, careful: np.ndarray, T: np.ndarray,
                  weak_weight: float, areas: Sequence[str], model_id: str,
                  margin_scale: float, format: int = 2) -> LearnedHead:
@@ -273,7 +277,8 @@ def cross_validate(classifier: FocusAreaClassifier, docs: Sequence[LabelledDoc],
             head = _fit_variant(X_raw[idx], Y[idx], idx < n, T[idx], weak_weight, areas,
                                 model_id, scale, format=1)
             P = head.probabilities(X_raw[test_idx])
-            put(EARLIER, test_idx, _predict(P, [head.thresholds[a] for a in areas], areas), P)
+            put(earlier_name(len(weak_idx) > 0), test_idx,
+                _predict(P, [head.thresholds[a] for a in areas], areas), P)
         w = np.where(idx < n, 1.0, weak_weight)
         put(f"TF-IDF + logistic regression ({next(iter(variants))})", test_idx, _predict(
             _tfidf_lr([texts[i] for i in idx], Y[idx], w, [texts[i] for i in test_idx]),
@@ -331,24 +336,25 @@ def held_out_check(classifier: FocusAreaClassifier, corpus: Corpus,
     results: dict[str, Evaluation] = {}
     head = _fit_variant(X[:n], Y[:n], careful, T, weak_weight, areas, model_id, scale)
     P = head.probabilities(X[n:])
-    results["learned head (careful + weak)"] = score(
+    variant = "careful + weak" if corpus.weak else "careful only"
+    results[f"learned head ({variant})"] = score(
         gold, _predict(P, [head.thresholds[a] for a in areas], areas), areas)
     if earlier:
         old = _fit_variant(X_raw[:n], Y[:n], careful, T, weak_weight, areas, model_id,
                            scale, format=1)
         Po = old.probabilities(X_raw[n:])
-        results[EARLIER] = score(gold, _predict(Po, [old.thresholds[a] for a in areas],
-                                                areas), areas)
+        results[earlier_name(bool(corpus.weak))] = score(
+            gold, _predict(Po, [old.thresholds[a] for a in areas], areas), areas)
     results["zero-shot (embedding margin + vocabulary)"] = score(
         gold, _zero_shot(classifier, feats[n:]), areas)
     results[f"vocabulary rules (>= {VOCAB_RULE_MIN_TERMS} terms)"] = score(
         gold, _vocab_rules(feats[n:], areas), areas)
     texts = [f"{d.title}\n\n{d.text}" for d in [*train_docs, *check]]
     w = np.where(careful, 1.0, weak_weight)
-    results["TF-IDF + logistic regression (careful + weak)"] = score(gold, _predict(
+    results[f"TF-IDF + logistic regression ({variant})"] = score(gold, _predict(
         _tfidf_lr(texts[:n], Y[:n], w, texts[n:]), [0.5] * len(areas), areas), areas)
     dim = feats[0].vector.shape[0]
-    results["logistic regression on embeddings (careful + weak)"] = score(gold, _predict(
+    results[f"logistic regression on embeddings ({variant})"] = score(gold, _predict(
         _embedding_lr(X[:n, :dim], Y[:n], w, X[n:, :dim]), [0.5] * len(areas), areas),
         areas)
     return HeldOutCheck(documents=len(check), results=results,
