@@ -112,14 +112,14 @@ class CountingEncoder:
     """A real encoder that counts what it is asked to embed."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.passages = inner, 0
+        self.inner, self.texts = inner, []
         self.model_id, self.dim = inner.model_id, inner.dim
 
     def encode_queries(self, texts):
         return self.inner.encode_queries(texts)
 
     def encode_passages(self, texts):
-        self.passages += len(texts)
+        self.texts += list(texts)
         return self.inner.encode_passages(texts)
 
 
@@ -128,11 +128,13 @@ def test_embeddings_are_cached_in_the_store(store, nano_encoder, focus_areas,
     counting = CountingEncoder(nano_encoder)
     clf = FocusAreaClassifier(focus_areas, classifier_config, counting, cache=store)
     doc = _input("Järnväg", "Trafikverket bygger ny stambana.")
+    whole = doc.embed_text(classifier_config.embed_chars)
     first = clf.classify([doc, doc])
-    assert counting.passages == 1  # the same text twice is embedded once
+    # the same text twice is embedded once (evidence sentences are embedded apart)
+    assert counting.texts.count(whole) == 1
     second = FocusAreaClassifier(focus_areas, classifier_config, counting, cache=store
                                  ).classify([doc])
-    assert counting.passages == 1  # a new classifier reads the store's cache
+    assert counting.texts.count(whole) == 1  # a new classifier reads the store's cache
     assert first[0].labels == second[0].labels
 
 
@@ -145,3 +147,58 @@ def test_quality_gate_on_the_labelled_development_set(classifier, focus_areas):
     assert result.macro_f1 >= 0.85, result.macro_f1
     assert result.none.precision >= 0.9
     assert min(s.f1 for s in result.areas.values()) >= 0.7
+
+
+# -- evidence about the document, never about the page ------------------------------------
+
+# The lines of regeringen.se's page of Ds 2016:46 as the spider stores them
+# (tests/fixtures/regeringen/ds-2016-46_document-page.html).
+DS_2016_46 = ("ID-nummer: Ds 2016:46\nAnsvarig: Utbildningsdepartementet\nI promemorian "
+              "behandlas frågan om hur etikprövning enligt lagen (2003:460) om etikprövning av "
+              "forskning som avser människor ska organiseras.\nLadda ner:\nLagstiftningskedjan\n"
+              "Kommittédirektiv\nDepartementsserien (1 st)")
+
+
+def test_page_furniture_never_counts_as_vocabulary(classifier):
+    (feats,) = classifier.features([_input("En ny organisation för etikprövning av forskning",
+                                           DS_2016_46, "sv")])
+    edu = classifier.areas.ids.index("utbildning")
+    assert feats.vocab[edu] == 0
+    assert feats.vocab_raw[edu] == 1  # what the earlier head counted
+    assert "utbildning" in feats.matches["utbildning"].excluded
+
+
+@pytest.mark.parametrize(("text", "area", "name_term", "kept"), [
+    ("Boverket har tagit fram nya regler för bygglov och detaljplan.", "bostader", "Boverket",
+     "bygglov"),
+    ("Skolverket och Skolinspektionen granskar hur lärare arbetar.", "utbildning",
+     "Skolverket", "lärare"),
+    ("Arbetsförmedlingen ska öka kännedomen om etableringsjobb bland arbetsgivare.",
+     "arbetsmarknad", "Arbetsförmedlingen", "arbetsgivare"),
+])
+def test_publisher_and_agency_names_are_not_terms(classifier, text, area, name_term, kept):
+    (feats,) = classifier.features([_input("", text, "sv")])
+    terms = feats.matches[area].terms
+    assert name_term not in terms
+    assert kept in terms
+
+
+def test_an_english_ministry_name_is_not_a_term(classifier):
+    (feats,) = classifier.features([_input(
+        "", "The Ministry of Employment published its annual report on pensions.", "en")])
+    found = feats.matches.get("arbetsmarknad")
+    assert found is None or "employment" not in found.terms
+
+
+def test_evidence_sentence_is_the_candidate_nearest_the_area(classifier, nano_encoder):
+    text = ("Kommunen har många elever i grundskolan. Regeringen vill att fler elever ska "
+            "gå i skolan. Skolan ska ge alla elever en god undervisning och lärare som har "
+            "tid för varje elev.")
+    (result,) = classifier.classify([_input("", text, "sv")])
+    (edu,) = [lb for lb in result.labels if lb.area == "utbildning"]
+    if not edu.accepted:
+        pytest.skip("education not accepted: the nearest-sentence choice is not made")
+    sentences = [s.text for s in analyse(text, "sv").sents]
+    area = classifier._area_vectors[classifier.areas.ids.index("utbildning")]
+    sims = [float((area @ v).max()) for v in nano_encoder.encode_passages(sentences)]
+    assert edu.evidence.sentence == " ".join(sentences[int(np.argmax(sims))].split())

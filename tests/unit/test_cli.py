@@ -4,6 +4,7 @@ statuses, the sources table, evaluation output."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,36 @@ def test_eval_prints_per_area_scores_and_macro_f1(env, tmp_path):
     assert result.exit_code == 0, result.output
     for word in ("arbetsmarknad", "miljo", "macro-F1", "none of the six", "precision"):
         assert word in result.output
+
+
+def test_eval_cv_shows_the_earlier_head_and_the_second_check(env, tmp_path, monkeypatch):
+    """Cross-validation on the development set and the second check on Riksdagen
+    documents (the first 40 of the shipped check sample, vectors cached), in one run."""
+    import gzip
+
+    from omvarld.nlp.training import DEFAULT_CHECK
+
+    lines = gzip.decompress(DEFAULT_CHECK.read_bytes()).decode().splitlines()[:40]
+    check = tmp_path / "check.jsonl"
+    check.write_text("\n".join(lines) + "\n")
+    dev = Path(__file__).parent.parent / "fixtures/labelled/dev.jsonl"
+    from omvarld.cli.common import console
+
+    monkeypatch.setattr(console, "_width", 220)  # one line per method, as on a wide terminal
+    result = runner.invoke(app, ["eval", str(dev), "--cv", "2", "--no-weak",
+                                 "--check", str(check)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "72 documents, 2-fold cross-validation" in out
+    assert "second check: check.jsonl, 40 documents never trained on" in out
+    for what in ("learned head (careful only)", "TF-IDF + logistic regression",
+                 "vocabulary rules"):
+        assert out.count(what) >= 2, what  # in both tables
+    assert "earlier head (format 1, careful only)" in out and "ceiling" in out
+    assert re.search(r"^utbildning precision: learned head \(careful only\) \d\.\d{3}, "
+                     r"earlier head \(format 1, careful only\) \d\.\d{3}$", out, re.MULTILINE)
+    assert len(re.findall(r"^migration recall: learned head .+earlier head", out,
+                          re.MULTILINE)) == 2  # dev and the second check
 
 
 def test_eval_of_a_malformed_file_names_the_line(env, tmp_path):

@@ -3,8 +3,9 @@
 Two kinds of evidence are combined per area: how much closer a document's embedding is to
 the area's descriptions than to the other areas' (a margin: centred, never an absolute
 cosine), and which of the area's terms occur in the text and in the title. Every label
-carries its evidence — matched terms, the sentence with most matches, the score and the
-threshold — so a strategist can see why."""
+carries its evidence — matched terms, the sentence nearest the area among those with
+matches, the score and the threshold — so a strategist can see why. Page furniture and the
+names of publishers, ministries and agencies are never counted as terms (see `vocab`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from omvarld.nlp.vocab import AreaMatches, VocabularyMatcher
 log = logging.getLogger(__name__)
 
 DESCRIPTION_LANGS = ("sv", "en")  # max over these: measured better than averaging them
+EVIDENCE_CANDIDATES = 3  # sentences with most hits, embedded to find the one nearest the area
 
 
 class ClassifierConfig(Strict):
@@ -77,6 +79,9 @@ class DocFeatures:
     title: np.ndarray  # distinct terms matched in the title per area
     matches: dict[str, AreaMatches]
     sentences: dict[int, str]
+    # the same counts with furniture and names included, as the first head was trained
+    vocab_raw: np.ndarray | None = None
+    title_raw: np.ndarray | None = None
 
 
 class Scorer(Protocol):
@@ -116,7 +121,7 @@ class FocusAreaClassifier:
         self.config = config
         self.encoder = encoder
         self.cache = cache or EmbeddingCache()
-        self.matcher = VocabularyMatcher(areas)
+        self.matcher = VocabularyMatcher(areas, exclude_names=True)
         self.head = head
         method = head.version if head is not None else config.version
         self.version = f"{method}+{encoder.model_id}"
@@ -201,6 +206,10 @@ class FocusAreaClassifier:
                             for a in ids], dtype=np.float32),
             matches=matches,
             sentences={s.start: s.text for s in analysed.sents},
+            vocab_raw=np.array([matches[a].distinct_with_excluded if a in matches else 0
+                                for a in ids], dtype=np.float32),
+            title_raw=np.array([title_matches[a].distinct_with_excluded
+                                if a in title_matches else 0 for a in ids], dtype=np.float32),
         )
 
     def zero_shot_scores(self, feats: DocFeatures) -> np.ndarray:
@@ -210,7 +219,7 @@ class FocusAreaClassifier:
                 + cfg.title_weight * feats.title)
 
     def classify(self, docs: Sequence[ClassifierInput]) -> list[Classification]:
-        out = []
+        scored = []
         for feats in self.features(docs):
             if self.head is not None:
                 scores = self.head.scores(feats)
@@ -218,18 +227,50 @@ class FocusAreaClassifier:
             else:
                 scores = self.zero_shot_scores(feats)
                 thresholds = [self.config.threshold_for(a) for a in self.areas.ids]
-            out.append(self._labels(feats, scores, thresholds))
+            scored.append((feats, scores, thresholds))
+        nearest = self._nearest_sentences(scored)
+        return [self._labels(feats, scores, thresholds, nearest[n])
+                for n, (feats, scores, thresholds) in enumerate(scored)]
+
+    def _nearest_sentences(self, scored: Sequence[tuple[DocFeatures, np.ndarray, Sequence[float]]]
+                           ) -> list[dict[int, int]]:
+        """For each accepted label whose terms occur in several sentences, the sentence
+        (among the EVIDENCE_CANDIDATES with most hits) nearest the area's descriptions. All
+        candidates of a batch are embedded in one call; short sentences cost little."""
+        wanted: list[tuple[int, int, int]] = []  # (document, area index, sentence start)
+        for n, (feats, scores, thresholds) in enumerate(scored):
+            for i, area in enumerate(self.areas.ids):
+                found = feats.matches.get(area)
+                if scores[i] < thresholds[i] or found is None or len(found.sentences) < 2:
+                    continue
+                top = sorted(found.sentences.items(), key=lambda kv: (-kv[1], kv[0]))
+                wanted += [(n, i, start) for start, _ in top[:EVIDENCE_CANDIDATES]]
+        out: list[dict[int, int]] = [{} for _ in scored]
+        if not wanted:
+            return out
+        texts = [_trim(scored[n][0].sentences[start], 300) or " " for n, _, start in wanted]
+        vectors = self.encoder.encode_passages(texts)
+        best: dict[tuple[int, int], tuple[float, int]] = {}
+        for (n, i, start), vec in zip(wanted, vectors, strict=True):
+            sim = float((self._area_vectors[i] @ vec).max())
+            if (n, i) not in best or sim > best[(n, i)][0]:
+                best[(n, i)] = (sim, start)
+        for (n, i), (_, start) in best.items():
+            out[n][i] = start
         return out
 
     def _labels(self, feats: DocFeatures, scores: np.ndarray,
-                thresholds: Sequence[float]) -> Classification:
+                thresholds: Sequence[float], nearest: dict[int, int] | None = None
+                ) -> Classification:
         labels = []
+        nearest = nearest or {}
         for i, area in enumerate(self.areas.areas):
             found = feats.matches.get(area.id, AreaMatches())
             best = max(found.sentences.items(), key=lambda kv: (kv[1], -kv[0]), default=None)
+            start = nearest.get(i, best[0] if best else None)
             evidence = Evidence(
                 terms=sorted(found.terms, key=lambda t: (-found.terms[t], t)),
-                sentence=_trim(feats.sentences.get(best[0])) if best else None,
+                sentence=_trim(feats.sentences.get(start)) if start is not None else None,
                 similarity=round(float(feats.sims[i]), 4),
                 margin=round(float(feats.margins[i]), 4),
             )

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from omvarld.core.errors import OmvarldError
 from omvarld.core.model import LabelledDoc
 from omvarld.nlp.classifier import ClassifierInput, FocusAreaClassifier
@@ -45,6 +47,7 @@ class Evaluation:
     none: AreaScores  # "none of the six" treated as a class of its own
     documents: int
     confusions: dict[tuple[str, str], int] = field(default_factory=dict)
+    ece: float | None = None  # expected calibration error of the scores, where measured
 
     @property
     def macro_f1(self) -> float:
@@ -105,6 +108,22 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
             for extra in ps:
                 confusions[("(none)", extra)] = confusions.get(("(none)", extra), 0) + 1
     return Evaluation(areas=per, none=none, documents=len(gold), confusions=confusions)
+
+
+def calibration_error(Y: np.ndarray, P: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over every (document, area) pair: in each of `bins`
+    equal-width bins of the score, |share of true labels − mean score|, weighted by the
+    bin's share of pairs. 0 is perfectly calibrated."""
+    y, p = np.asarray(Y, dtype=float).ravel(), np.asarray(P, dtype=float).ravel()
+    if not len(y):
+        return 0.0
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.sum() / len(y) * abs(y[inside].mean() - p[inside].mean())
+    return float(total)
 
 
 def as_input(doc: LabelledDoc) -> ClassifierInput:

@@ -21,7 +21,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from omvarld.nlp.classifier import DocFeatures, FocusAreaClassifier
-from omvarld.nlp.evaluate import Evaluation, LabelledDoc, as_input, read_labelled, score
+from omvarld.nlp.evaluate import (
+    AreaScores,
+    Evaluation,
+    LabelledDoc,
+    as_input,
+    calibration_error,
+    read_labelled,
+    score,
+)
 from omvarld.nlp.head import DEFAULT_HEAD, LearnedHead, TrainingSet, feature_matrix, train_head
 from omvarld.nlp.vectorcache import VectorFile
 
@@ -31,8 +39,40 @@ TRAINING_DIR = Path(__file__).resolve().parent / "data" / "training"
 DEFAULT_CAREFUL = [TRAINING_DIR / "dev.jsonl.gz"]
 DEFAULT_WEAK = [TRAINING_DIR / "weak-regeringen.jsonl.gz"]
 DEFAULT_VECTORS = TRAINING_DIR / "vectors.npz"
+DEFAULT_CHECK = TRAINING_DIR / "check-riksdagen.jsonl.gz"
 DEFAULT_WEAK_WEIGHT = 0.3
 VOCAB_RULE_MIN_TERMS = 2
+
+
+@dataclass(frozen=True)
+class LabelQuality:
+    """How far a weak corpus's labels can be trusted, measured by reading a sample (see
+    the corpus's README): the share of its positive labels a reader agrees with, and the
+    chance that a negative document hides a given area."""
+
+    precision: float
+    miss: float
+
+    def targets(self, Y: np.ndarray) -> np.ndarray:
+        return np.where(Y == 1, self.precision, self.miss)
+
+
+# regeringen.jsonl: 25 of 30 positives right; 1 in 10 negatives hides one of six areas.
+# riksdagen.jsonl: 26 of 28 positives right; 2 of 33 negatives hide an area.
+LABEL_QUALITY = {
+    "weak-regeringen": LabelQuality(precision=0.83, miss=0.017),
+    "regeringen": LabelQuality(precision=0.83, miss=0.017),
+    "check-riksdagen": LabelQuality(precision=0.93, miss=0.01),
+    "riksdagen": LabelQuality(precision=0.93, miss=0.01),
+}
+UNKNOWN_QUALITY = LabelQuality(precision=0.8, miss=0.02)
+
+
+def label_quality(path: Path) -> LabelQuality:
+    """The measured label quality of a weak file, by its name; unknown files get a
+    cautious default."""
+    name = Path(path).name.split(".")[0]
+    return LABEL_QUALITY.get(name, UNKNOWN_QUALITY)
 
 Progress = Callable[[int, int], None]
 
@@ -56,6 +96,10 @@ class Corpus:
     careful: list[LabelledDoc]
     weak: list[LabelledDoc]
     files: dict[str, str] = field(default_factory=dict)  # file name → sha256 of its text
+    weak_quality: list[LabelQuality] = field(default_factory=list)  # one per weak doc
+
+    def quality(self) -> list[LabelQuality]:
+        return self.weak_quality or [UNKNOWN_QUALITY] * len(self.weak)
 
 
 def text_sha256(path: Path) -> str:
@@ -71,9 +115,23 @@ def load_corpus(careful_files: Sequence[Path], weak_files: Sequence[Path],
     documents, careful too), and the weakly labelled files."""
     careful = [d for f in careful_files for d in read_labelled(Path(f), areas)]
     careful += corrections
-    weak = [d for f in weak_files for d in read_labelled(Path(f), areas)]
+    weak, quality = [], []
+    for f in weak_files:
+        docs = read_labelled(Path(f), areas)
+        weak += docs
+        quality += [label_quality(Path(f))] * len(docs)
     files = {Path(f).name: text_sha256(Path(f)) for f in [*careful_files, *weak_files]}
-    return Corpus(careful=careful, weak=weak, files=files)
+    return Corpus(careful=careful, weak=weak, files=files, weak_quality=quality)
+
+
+def soft_targets(Y: np.ndarray, careful: np.ndarray,
+                 quality: Sequence[LabelQuality]) -> np.ndarray:
+    """Careful labels as they are; each weak label as the probability that it is right."""
+    T = Y.astype(np.float64)
+    weak_rows = np.flatnonzero(~careful)
+    for row, q in zip(weak_rows, quality, strict=True):
+        T[row] = q.targets(Y[row])
+    return T
 
 
 def train(classifier: FocusAreaClassifier, corpus: Corpus, *,
@@ -93,12 +151,14 @@ def train(classifier: FocusAreaClassifier, corpus: Corpus, *,
             cache.save()
     areas = classifier.areas.ids
     careful = np.array([True] * len(corpus.careful) + [False] * len(corpus.weak))
+    Y = _label_matrix(docs, areas)
     data = TrainingSet(
         X=feature_matrix(feats, classifier.config.margin_scale),
-        Y=_label_matrix(docs, areas),
+        Y=Y,
         weights=np.where(careful, 1.0, weak_weight),
         careful=careful,
         keys=[as_input(d).key for d in docs],
+        targets=soft_targets(Y, careful, corpus.quality()),
     )
     head = train_head(data, areas, model_id=classifier.encoder.model_id,
                       margin_scale=classifier.config.margin_scale)
@@ -144,36 +204,62 @@ def _embedding_lr(Xtr: np.ndarray, Y: np.ndarray, w: np.ndarray, Xte: np.ndarray
     return P
 
 
+EARLIER = "earlier head (format 1, careful + weak)"
+
+
+def earlier_name(weak: bool) -> str:
+    return EARLIER if weak else EARLIER.replace("careful + weak", "careful only")
+
+
+def _fit_variant(X: np.ndarray, Y: np.ndarray, careful: np.ndarray, T: np.ndarray,
+                 weak_weight: float, areas: Sequence[str], model_id: str,
+                 margin_scale: float, format: int = 2) -> LearnedHead:
+    data = TrainingSet(X=X, Y=Y, weights=np.where(careful, 1.0, weak_weight),
+                       careful=careful, keys=[str(i) for i in range(len(Y))], targets=T)
+    return train_head(data, areas, model_id=model_id, margin_scale=margin_scale,
+                      folds=min(5, max(2, int(careful.sum()) // 10)), format=format)
+
+
 def cross_validate(classifier: FocusAreaClassifier, docs: Sequence[LabelledDoc],
                    weak: Sequence[LabelledDoc] = (), *, folds: int = 5,
                    weak_weight: float = DEFAULT_WEAK_WEIGHT, seed: int = 0,
+                   weak_quality: Sequence[LabelQuality] | None = None,
+                   earlier: bool = False, check: Sequence[LabelledDoc] = (),
                    progress: Progress | None = None) -> dict[str, Evaluation]:
     """Out-of-fold predictions on `docs` for the product and the baselines. Weak
-    documents only ever join the training side of a fold."""
+    documents only ever join the training side of a fold. With `earlier`, the earlier
+    head's recipe (format 1: furniture and names counted, thresholds from the careful
+    folds alone, uncalibrated) is cross-validated beside it. A head's Evaluation carries
+    the expected calibration error of its out-of-fold probabilities."""
     areas = classifier.areas.ids
     all_docs = list(docs) + list(weak)
     feats = compute_features(classifier, all_docs, progress)
-    X = feature_matrix(feats, classifier.config.margin_scale)
+    scale = classifier.config.margin_scale
+    X = feature_matrix(feats, scale)
+    X_raw = feature_matrix(feats, scale, raw_terms=True) if earlier else X
     Y = _label_matrix(all_docs, areas)
-    texts = [f"{d.title}\n\n{d.text}" for d in all_docs]
     n = len(docs)
+    careful_all = np.arange(len(all_docs)) < n
+    T = soft_targets(Y, careful_all, weak_quality or [UNKNOWN_QUALITY] * len(weak))
+    texts = [f"{d.title}\n\n{d.text}" for d in all_docs]
     weak_idx = np.arange(n, len(all_docs))
     gold = [d.labels for d in docs]
     preds: dict[str, list[list[str] | None]] = {}
+    probs: dict[str, np.ndarray] = {}
+    model_id = classifier.encoder.model_id
 
-    def put(name: str, idx: np.ndarray, labels: list[list[str]]) -> None:
+    def put(name: str, idx: np.ndarray, labels: list[list[str]],
+            P: np.ndarray | None = None) -> None:
         slot = preds.setdefault(name, [None] * n)
         for i, lab in zip(idx, labels, strict=True):
             slot[i] = lab
+        if P is not None:
+            probs.setdefault(name, np.zeros((n, len(areas))))[idx] = P
 
-    # rules that learn nothing: the same on every fold
-    put("zero-shot (embedding margin + vocabulary)", np.arange(n), [
-        [a for a, s, t in zip(areas, classifier.zero_shot_scores(f),
-                              [classifier.config.threshold_for(a) for a in areas], strict=True)
-         if s >= t] for f in feats[:n]])
-    put(f"vocabulary rules (>= {VOCAB_RULE_MIN_TERMS} terms)", np.arange(n), [
-        [a for a, v in zip(areas, f.vocab, strict=True) if v >= VOCAB_RULE_MIN_TERMS]
-        for f in feats[:n]])
+    put("zero-shot (embedding margin + vocabulary)", np.arange(n),
+        _zero_shot(classifier, feats[:n]))
+    put(f"vocabulary rules (>= {VOCAB_RULE_MIN_TERMS} terms)", np.arange(n),
+        _vocab_rules(feats[:n], areas))
 
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.arange(n)):
@@ -181,15 +267,18 @@ def cross_validate(classifier: FocusAreaClassifier, docs: Sequence[LabelledDoc],
         if len(weak_idx):
             variants = {"careful + weak": np.concatenate([train_idx, weak_idx]), **variants}
         for variant, idx in variants.items():
-            careful = idx < n
-            data = TrainingSet(X=X[idx], Y=Y[idx], weights=np.where(careful, 1.0, weak_weight),
-                               careful=careful, keys=[str(i) for i in idx])
-            head = train_head(data, areas, model_id=classifier.encoder.model_id,
-                              margin_scale=classifier.config.margin_scale,
-                              folds=min(5, max(2, int(careful.sum()) // 10)))
-            put(f"learned head ({variant})", test_idx, _predict(
-                head.probabilities(X[test_idx]), [head.thresholds[a] for a in areas], areas))
+            head = _fit_variant(X[idx], Y[idx], idx < n, T[idx], weak_weight, areas,
+                                model_id, scale)
+            P = head.probabilities(X[test_idx])
+            put(f"learned head ({variant})", test_idx,
+                _predict(P, [head.thresholds[a] for a in areas], areas), P)
         idx = variants[next(iter(variants))]
+        if earlier:
+            head = _fit_variant(X_raw[idx], Y[idx], idx < n, T[idx], weak_weight, areas,
+                                model_id, scale, format=1)
+            P = head.probabilities(X_raw[test_idx])
+            put(earlier_name(len(weak_idx) > 0), test_idx,
+                _predict(P, [head.thresholds[a] for a in areas], areas), P)
         w = np.where(idx < n, 1.0, weak_weight)
         put(f"TF-IDF + logistic regression ({next(iter(variants))})", test_idx, _predict(
             _tfidf_lr([texts[i] for i in idx], Y[idx], w, [texts[i] for i in test_idx]),
@@ -198,4 +287,89 @@ def cross_validate(classifier: FocusAreaClassifier, docs: Sequence[LabelledDoc],
         put(f"logistic regression on embeddings ({next(iter(variants))})", test_idx, _predict(
             _embedding_lr(X[idx, :dim], Y[idx], w, X[test_idx, :dim]), [0.5] * len(areas),
             areas))
-    return {name: score(gold, p, areas) for name, p in preds.items()}
+    out = {name: score(gold, p, areas) for name, p in preds.items()}
+    for name, P in probs.items():
+        out[name].ece = calibration_error(Y[:n], P)
+    return out
+
+
+def _zero_shot(classifier: FocusAreaClassifier, feats: Sequence[DocFeatures]
+               ) -> list[list[str]]:
+    areas = classifier.areas.ids
+    limits = [classifier.config.threshold_for(a) for a in areas]
+    return [[a for a, s, t in zip(areas, classifier.zero_shot_scores(f), limits, strict=True)
+             if s >= t] for f in feats]
+
+
+def _vocab_rules(feats: Sequence[DocFeatures], areas: Sequence[str]) -> list[list[str]]:
+    return [[a for a, v in zip(areas, f.vocab, strict=True) if v >= VOCAB_RULE_MIN_TERMS]
+            for f in feats]
+
+
+@dataclass
+class HeldOutCheck:
+    """Methods trained on all the training data, scored on documents none of them saw,
+    whose labels are weak: `ceiling` is what a method that labels exactly as a careful
+    reader would score against those labels, given their measured quality."""
+
+    documents: int
+    results: dict[str, Evaluation]
+    ceiling: Evaluation
+
+
+def held_out_check(classifier: FocusAreaClassifier, corpus: Corpus,
+                   check: Sequence[LabelledDoc], quality: LabelQuality, *,
+                   weak_weight: float = DEFAULT_WEAK_WEIGHT, earlier: bool = True,
+                   progress: Progress | None = None) -> HeldOutCheck:
+    """The second check: train on the careful and weak corpus, test on `check` (data
+    unlike the development set, never trained on)."""
+    areas = classifier.areas.ids
+    train_docs = corpus.careful + corpus.weak
+    feats = compute_features(classifier, [*train_docs, *check], progress)
+    scale, model_id = classifier.config.margin_scale, classifier.encoder.model_id
+    n = len(train_docs)
+    X, X_raw = (feature_matrix(feats, scale, raw_terms=r) for r in (False, True))
+    Y = _label_matrix([*train_docs, *check], areas)
+    careful = np.arange(n) < len(corpus.careful)
+    T = soft_targets(Y[:n], careful, corpus.quality())
+    gold = [d.labels for d in check]
+    results: dict[str, Evaluation] = {}
+    head = _fit_variant(X[:n], Y[:n], careful, T, weak_weight, areas, model_id, scale)
+    P = head.probabilities(X[n:])
+    variant = "careful + weak" if corpus.weak else "careful only"
+    results[f"learned head ({variant})"] = score(
+        gold, _predict(P, [head.thresholds[a] for a in areas], areas), areas)
+    if earlier:
+        old = _fit_variant(X_raw[:n], Y[:n], careful, T, weak_weight, areas, model_id,
+                           scale, format=1)
+        Po = old.probabilities(X_raw[n:])
+        results[earlier_name(bool(corpus.weak))] = score(
+            gold, _predict(Po, [old.thresholds[a] for a in areas], areas), areas)
+    results["zero-shot (embedding margin + vocabulary)"] = score(
+        gold, _zero_shot(classifier, feats[n:]), areas)
+    results[f"vocabulary rules (>= {VOCAB_RULE_MIN_TERMS} terms)"] = score(
+        gold, _vocab_rules(feats[n:], areas), areas)
+    texts = [f"{d.title}\n\n{d.text}" for d in [*train_docs, *check]]
+    w = np.where(careful, 1.0, weak_weight)
+    results[f"TF-IDF + logistic regression ({variant})"] = score(gold, _predict(
+        _tfidf_lr(texts[:n], Y[:n], w, texts[n:]), [0.5] * len(areas), areas), areas)
+    dim = feats[0].vector.shape[0]
+    results[f"logistic regression on embeddings ({variant})"] = score(gold, _predict(
+        _embedding_lr(X[:n, :dim], Y[:n], w, X[n:, :dim]), [0.5] * len(areas), areas),
+        areas)
+    return HeldOutCheck(documents=len(check), results=results,
+                        ceiling=_ceiling(Y[n:], quality, areas))
+
+
+def _ceiling(Y: np.ndarray, quality: LabelQuality, areas: Sequence[str]) -> Evaluation:
+    """Expected counts of a reader-perfect method against weak labels of this quality:
+    of a weak positive, `precision` is truly positive (a hit), the rest a false alarm of
+    the weak label (the method says no: a miss against it); of a weak negative, `miss`
+    hides the area (the method says yes: a false positive against it)."""
+    per = {}
+    for j, a in enumerate(areas):
+        pos = int(Y[:, j].sum())
+        neg = len(Y) - pos
+        tp = round(pos * quality.precision)
+        per[a] = AreaScores(tp=tp, fn=pos - tp, fp=round(neg * quality.miss))
+    return Evaluation(areas=per, none=AreaScores(), documents=len(Y))
