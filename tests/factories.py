@@ -250,3 +250,23 @@ def source_spider(source_id: str) -> type[GenericSpider]:
 
     base = spider_class(source_id)
     return type(f"{source_id.title().replace('_', '')}Spider", (base,), {"name": source_id})
+
+
+def crawl_twice(source: str, folder: Path) -> tuple:
+    """Crawl `source` from the replay server twice, each in its own process, into one
+    SQLite store: (first report, its requests, second report, its requests, the stored
+    documents by URL) — what a first crawl and an incremental re-crawl cost and keep."""
+    from omvarld.crawl.run import run_crawl_in_subprocess
+
+    url = f"sqlite:///{folder}/t.sqlite"
+    with ReplayServer(FIXTURES) as server:
+        first = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
+        n_first = len(server.requested(source))
+        second = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
+        n_second = len(server.requested(source)) - n_first
+    store = Store.open(url)
+    try:
+        docs = {d.url: d for d in store.documents()}
+    finally:
+        store.close()
+    return first, n_first, second, n_second, docs

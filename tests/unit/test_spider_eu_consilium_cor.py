@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from scrapy.http import HtmlResponse
 
 from conftest import FIXTURES, fixture_response
-from factories import source_spider
+from factories import crawl_twice, source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.dates import parse_date
-from omvarld.crawl.replay import ReplayServer
-from omvarld.crawl.run import run_crawl_in_subprocess
-from omvarld.store import Store
 
 ConsiliumSpider = source_spider("consilium")
 CorSpider = source_spider("cor")
@@ -253,21 +249,6 @@ def test_an_empty_cor_listing_is_a_changed_layout():
 
 
 # -- real crawls -----------------------------------------------------------------------
-
-
-def crawl_twice(source: str, folder: Path) -> tuple:
-    url = f"sqlite:///{folder}/t.sqlite"
-    with ReplayServer(FIXTURES) as server:
-        first = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_first = len(server.requested(source))
-        second = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_second = len(server.requested(source)) - n_first
-    store = Store.open(url)
-    try:
-        docs = {d.url: d for d in store.documents()}
-    finally:
-        store.close()
-    return first, n_first, second, n_second, docs
 
 
 @pytest.mark.slow

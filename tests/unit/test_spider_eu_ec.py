@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from conftest import FIXTURES, fixture_response
+from factories import crawl_twice
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
-from omvarld.crawl.replay import ReplayServer
-from omvarld.crawl.run import run_crawl_in_subprocess
 from omvarld.crawl.sources.ec import EcPresscornerSpider, HaveYourSaySpider
-from omvarld.store import Store
 
 TODAY = date(2026, 11, 23)
 PC_BASE = "http://127.0.0.1:8000/ec_presscorner"  # never contacted by the parse tests
@@ -260,21 +257,6 @@ def test_an_empty_hal_listing_without_embedded_is_no_news():
 
 
 # -- real crawls -----------------------------------------------------------------------
-
-
-def crawl_twice(source: str, folder: Path) -> tuple:
-    url = f"sqlite:///{folder}/t.sqlite"
-    with ReplayServer(FIXTURES) as server:
-        first = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_first = len(server.requested(source))
-        second = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_second = len(server.requested(source)) - n_first
-    store = Store.open(url)
-    try:
-        docs = {d.url: d for d in store.documents()}
-    finally:
-        store.close()
-    return first, n_first, second, n_second, docs
 
 
 @pytest.mark.slow

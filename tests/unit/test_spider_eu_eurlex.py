@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import FIXTURES, fixture_response
+from factories import crawl_twice
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.replay import ReplayServer, Route
 from omvarld.crawl.run import run_crawl_in_subprocess
 from omvarld.crawl.sources.eurlex import EurlexSpider, sparql_rows
-from omvarld.store import Store
 
 TODAY = date(2026, 11, 23)
 BASE = "http://127.0.0.1:8000/eurlex"  # never contacted by the parse tests
@@ -277,23 +277,10 @@ def db_url(folder: Path) -> str:
 
 @pytest.mark.slow
 def test_a_crawl_stores_both_works_and_a_second_costs_one_request(tmp_path):
-    with ReplayServer(FIXTURES) as server:
-        first = run_crawl_in_subprocess(
-            "eurlex", base_url=server.base_url("eurlex"), database_url=db_url(tmp_path)
-        )
-        n_first = len(server.requested("eurlex"))
-        second = run_crawl_in_subprocess(
-            "eurlex", base_url=server.base_url("eurlex"), database_url=db_url(tmp_path)
-        )
-        n_second = len(server.requested("eurlex")) - n_first
+    first, n_first, second, n_second, docs = crawl_twice("eurlex", tmp_path)
     assert (first.status, first.new, first.failed) == ("ok", 2, 0)
     assert n_first == 1 + 2
     assert (second.status, second.new, second.unchanged, n_second) == ("ok", 0, 2, 1)
-    store = Store.open(db_url(tmp_path))
-    try:
-        docs = {d.url: d for d in store.documents()}
-    finally:
-        store.close()
     assert docs[PLASTICS].doc_type == "legislative_proposal"
     assert docs[TARIFFS].doc_type == "law"
 

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from scrapy.http import Response
 
 from conftest import FIXTURES, fixture_response
-from factories import source_spider
+from factories import crawl_twice, source_spider
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
-from omvarld.crawl.replay import ReplayServer
-from omvarld.crawl.run import run_crawl_in_subprocess
 from omvarld.crawl.sources.europarl import EuroparlDocumentsSpider
-from omvarld.store import Store
 
 EuroparlPressSpider = source_spider("europarl_press")
 
@@ -306,21 +302,6 @@ def test_an_empty_release_page_is_that_items_failure():
 
 
 # -- real crawls -----------------------------------------------------------------------
-
-
-def crawl_twice(source: str, folder: Path) -> tuple:
-    url = f"sqlite:///{folder}/t.sqlite"
-    with ReplayServer(FIXTURES) as server:
-        first = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_first = len(server.requested(source))
-        second = run_crawl_in_subprocess(source, base_url=server.base_url(source), database_url=url)
-        n_second = len(server.requested(source)) - n_first
-    store = Store.open(url)
-    try:
-        docs = {d.url: d for d in store.documents()}
-    finally:
-        store.close()
-    return first, n_first, second, n_second, docs
 
 
 @pytest.mark.slow

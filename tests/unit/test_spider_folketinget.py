@@ -14,12 +14,12 @@ import pytest
 from scrapy.http import Response
 
 from conftest import FIXTURES, fixture_response
+from factories import crawl_twice
 from omvarld.core.model import Document
 from omvarld.crawl.base import LayoutChanged
 from omvarld.crawl.replay import ReplayServer, Route
 from omvarld.crawl.run import run_crawl_in_subprocess
 from omvarld.crawl.sources.folketinget import FolketingetSpider, case_url
-from omvarld.store import Store
 
 BASE = "http://127.0.0.1:8000/folketinget"  # never contacted by the parse tests
 TODAY = date(2026, 11, 23)
@@ -307,25 +307,12 @@ def db_url(folder: Path) -> str:
 
 @pytest.mark.slow
 def test_a_crawl_against_the_replay_stores_three_cases_and_a_second_fetches_one_page(tmp_path):
-    with ReplayServer(FIXTURES) as server:
-        first = run_crawl_in_subprocess(
-            "folketinget", base_url=server.base_url("folketinget"), database_url=db_url(tmp_path)
-        )
-        first_requests = len(server.requested("folketinget"))
-        second = run_crawl_in_subprocess(
-            "folketinget", base_url=server.base_url("folketinget"), database_url=db_url(tmp_path)
-        )
-        second_requests = len(server.requested("folketinget")) - first_requests
+    first, first_requests, second, second_requests, docs = crawl_twice("folketinget", tmp_path)
     assert (first.status, first.new, first.failed) == ("ok", 3, 0)
     # the listing, one per case, the PDFs of the two bills (robots.txt is the host's)
     assert first_requests == 1 + 3 + 3
     assert (second.status, second.new, second.unchanged) == ("ok", 0, 3)
     assert second_requests == 1  # the listing only
-    store = Store.open(db_url(tmp_path))
-    try:
-        docs = {d.url: d for d in store.documents()}
-    finally:
-        store.close()
     assert set(docs) == {L24, L41, B17}
     assert docs[L41].language == "da"
 
