@@ -1,4 +1,4 @@
-"""Every flow checks the configuration first, under Prefect's test harness: a broken
+"""Every flow checks the configuration first, under the session's Prefect harness: a broken
 digest.yaml stops the weekly run before it crawls (no store opened, nothing fetched), the
 caller gets every problem, and Prefect logs no traceback for it."""
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 CONFIG = Path(__file__).parent.parent.parent / "config"
 
 
-def test_flows_stop_on_a_bad_config_before_any_work(tmp_path: Path, capfd,
+def test_flows_stop_on_a_bad_config_before_any_work(prefect_server, tmp_path: Path, capfd,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from omvarld.core.settings import get_settings
 
@@ -31,24 +31,19 @@ def test_flows_stop_on_a_bad_config_before_any_work(tmp_path: Path, capfd,
     database = tmp_path / "store.sqlite"
     monkeypatch.setenv("OMVARLD_CONFIG_DIR", str(config))
     monkeypatch.setenv("OMVARLD_DATABASE_URL", f"sqlite:///{database}")
-    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
-    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     get_settings.cache_clear()
-    from prefect.testing.utilities import prefect_test_harness
-
     from omvarld.flows.classify import classify
     from omvarld.flows.crawl import crawl
     from omvarld.flows.digest import digest as digest_flow
     from omvarld.flows.weekly import weekly
 
     try:
-        with prefect_test_harness(server_startup_timeout=180):
-            capfd.readouterr()  # the harness's own start-up lines
-            with pytest.raises(ConfigProblems) as caught:
-                # an unreachable address: a crawl would fail loudly, not quietly pass
-                weekly(sources=["riksdagen"], base_urls={"riksdagen": "http://127.0.0.1:9"},
-                       dry_run=True)
-            states = [f(return_state=True) for f in (crawl, classify, digest_flow)]
+        capfd.readouterr()  # the harness's own start-up lines
+        with pytest.raises(ConfigProblems) as caught:
+            # an unreachable address: a crawl would fail loudly, not quietly pass
+            weekly(sources=["riksdagen"], base_urls={"riksdagen": "http://127.0.0.1:9"},
+                   dry_run=True)
+        states = [f(return_state=True) for f in (crawl, classify, digest_flow)]
     finally:
         get_settings.cache_clear()
     keys = [p.key for p in caught.value.problems]

