@@ -85,9 +85,9 @@ def test_the_weekly_run_is_the_same_on_postgresql(backend, request, sqlite_run, 
     _empty_schema(url)
     _, on_sqlite = sqlite_run
     on_pg = _weekly_run(url, tmp_path / "digests", week)
-    assert len(on_sqlite["documents"]) == 11  # both sources' recorded documents
+    assert len(on_sqlite["documents"]) == 13  # both sources' recorded documents
     assert on_pg["documents"] == on_sqlite["documents"]
-    assert len(on_sqlite["labels"]) == 66 and any(lb[2] for lb in on_sqlite["labels"])
+    assert len(on_sqlite["labels"]) == 6 * 13 and any(lb[2] for lb in on_sqlite["labels"])
     assert on_pg["labels"] == on_sqlite["labels"]
     assert on_pg["stakeholders"] == on_sqlite["stakeholders"]
     assert set(on_sqlite["digest"]) == {".md", ".html"}
@@ -106,8 +106,8 @@ def test_the_replayed_store_moves_into_postgresql_unchanged(sqlite_run, pgvector
     checks = {c.table: c for c in migrate_from_sqlite(Path(url.removeprefix("sqlite:///")),
                                                       pgvector_url)}
     assert all(c.ok for c in checks.values()), [c for c in checks.values() if not c.ok]
-    assert checks["documents"].target_rows == 11 and checks["labels"].target_rows == 66
-    assert checks["embeddings"].target_rows >= 11
+    assert checks["documents"].target_rows == 13 and checks["labels"].target_rows == 6 * 13
+    assert checks["embeddings"].target_rows >= 13
     store = Store.open(pgvector_url)
     assert store.has_pgvector
     assert store.fulltext("bostadsrätter")  # the copied rows are in PostgreSQL's index
