@@ -38,6 +38,11 @@ HEAD_FORMAT = 2
 FORMATS = (1, 2)
 DEFAULT_HEAD = Path(__file__).resolve().parent / "data" / "head.json"
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+# Format 2's thresholds weigh recall a little above precision (F-beta, beta 1.25): a missed
+# area hides a document from the strategists who follow it, and a document left as "none
+# of the six" should truly be none. Set on principle; F1 (beta 1) and beta 1.5 are the
+# variants measured beside it in nlp/data/training/README.md.
+THRESHOLD_BETA = 1.25
 
 
 def feature_matrix(feats: Sequence[DocFeatures], margin_scale: float,
@@ -189,10 +194,11 @@ def _fit_models(X: np.ndarray, Y: np.ndarray, w: np.ndarray, C: float,
     return mean, scale, np.array(coefs), np.array(intercepts)
 
 
-def _best_threshold(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
-    """The threshold with the best F1 on out-of-fold probabilities; ties go to the
-    middle of the best range (less fitted to the particular folds). `y` may be soft (the
-    probability that the label is right) and documents weighted by `w`."""
+def _best_threshold(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None,
+                    beta: float = 1.0) -> float:
+    """The threshold with the best F-beta (F1 by default) on out-of-fold probabilities;
+    ties go to the middle of the best range (less fitted to the particular folds). `y` may
+    be soft (the probability that the label is right) and documents weighted by `w`."""
     best, best_f1 = [], -1.0
     y = np.asarray(y, dtype=np.float64)
     w = np.ones(len(y)) if w is None else w
@@ -201,7 +207,8 @@ def _best_threshold(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -
         tp = float((w * pred * y).sum())
         fp = float((w * pred * (1 - y)).sum())
         fn = float((w * (1 - pred) * y).sum())
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        b2 = beta * beta
+        f1 = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
         if f1 > best_f1 + 1e-9:
             best, best_f1 = [t], f1
         elif abs(f1 - best_f1) <= 1e-9:
@@ -241,7 +248,7 @@ def train_head(data: TrainingSet, areas: Sequence[str], *, model_id: str,
                   for j, a in enumerate(areas)}
         thresholds = {}
         for j, a in enumerate(areas):
-            best = _best_threshold(T[:, j], P[:, j], halves)
+            best = _best_threshold(T[:, j], P[:, j], halves, beta=THRESHOLD_BETA)
             thresholds[a] = float(max(best, np.ceil((floors[a] + 1e-6) * 100) / 100))
     cv = _cv_scores(Y[judge], P[judge], [thresholds[a] for a in areas], areas)
     meta = {
