@@ -32,11 +32,14 @@ def test_flows_stop_on_a_bad_config_before_any_work(prefect_server, tmp_path: Pa
     monkeypatch.setenv("OMVARLD_CONFIG_DIR", str(config))
     monkeypatch.setenv("OMVARLD_DATABASE_URL", f"sqlite:///{database}")
     get_settings.cache_clear()
+    from prefect.logging.configuration import setup_logging
+
     from omvarld.flows.classify import classify
     from omvarld.flows.crawl import crawl
     from omvarld.flows.digest import digest as digest_flow
     from omvarld.flows.weekly import weekly
 
+    setup_logging(incremental=False)  # Prefect's console handler onto this test's streams
     try:
         capfd.readouterr()  # the harness's own start-up lines
         with pytest.raises(ConfigProblems) as caught:
