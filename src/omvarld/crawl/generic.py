@@ -212,11 +212,15 @@ def parse_page_date(page: Selector) -> date | None:
     return None
 
 
-def parse_page_summary(page: Selector) -> str:
-    for selector in (
-        'meta[property="og:description"]::attr(content)',
-        'meta[name="description"]::attr(content)',
-    ):
+SUMMARY_SELECTORS = (
+    'meta[property="og:description"]::attr(content)',
+    'meta[name="description"]::attr(content)',
+)
+
+
+def parse_page_summary(page: Selector, selectors: tuple[str, ...] = SUMMARY_SELECTORS) -> str:
+    """The page's own description: the first of `selectors` that says something."""
+    for selector in selectors:
         value = clean_text(page.css(selector).get())
         if value:
             return value

@@ -32,6 +32,7 @@ from scrapy.http import Response, TextResponse
 from omvarld.core.model import Document, clean_text
 from omvarld.crawl.base import LayoutChanged, OmvarldSpider
 from omvarld.crawl.dates import parse_remiss_deadline, parse_swedish_date
+from omvarld.crawl.generic import parse_page_summary
 from omvarld.crawl.pdf import PdfAttachments
 
 PUBLIC_BASE = "https://www.regeringen.se"
@@ -307,16 +308,12 @@ def parse_published(page: Selector) -> date | None:
     return None
 
 
-def parse_page_summary(page: Selector) -> str:
-    for selector in (
-        'meta[property="og:description"]::attr(content)',
-        'meta[name="DC.Description"]::attr(content)',
-        'meta[name="description"]::attr(content)',
-    ):
-        value = clean_text(page.css(selector).get())
-        if value:
-            return value
-    return ""
+# regeringen.se's pages carry DC.Description where og:description is missing
+SUMMARY_SELECTORS = (
+    'meta[property="og:description"]::attr(content)',
+    'meta[name="DC.Description"]::attr(content)',
+    'meta[name="description"]::attr(content)',
+)
 
 
 def parse_attachments(page: Selector) -> list[str]:
@@ -468,7 +465,7 @@ class RegeringenSpider(PdfAttachments, OmvarldSpider):
             responsible=parse_responsible(response, hit),
             published=hit.published or parse_published(response),
             deadline=parse_remiss_deadline(text) if doc_type == "remiss" else None,
-            summary=hit.summary or parse_page_summary(response),
+            summary=hit.summary or parse_page_summary(response, SUMMARY_SELECTORS),
             text=text,
             attachments=parse_attachments(response),
             source_version=hit.version,
